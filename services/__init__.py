@@ -1,0 +1,1 @@
+"""Joist services: one distribution whose `joist` command runs any of them."""

@@ -1,0 +1,1 @@
+"""Shared runtime of every Joist service; it imports no service."""

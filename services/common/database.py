@@ -1,0 +1,67 @@
+"""Database access for the services that own one (records, notifier), through Peewee.
+
+`open_database` parses `sqlite:///path` or `postgresql://…` with `playhouse.db_url`: SQLite runs
+in WAL mode with a busy timeout and full fsync; PostgreSQL gets a connection pool. Peewee is
+blocking, so `DatabaseExecutor` runs each unit of work on a small thread pool (Peewee keeps one
+connection per thread), and `write_transaction` takes SQLite's write lock up front
+(`BEGIN IMMEDIATE`) so that concurrent writers wait instead of failing with "database is locked".
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from pathlib import Path
+from typing import Any, TypeVar
+
+import peewee
+from playhouse import db_url
+
+T = TypeVar("T")
+
+SQLITE_PRAGMAS = {
+    "journal_mode": "wal",
+    "busy_timeout": 10_000,
+    "synchronous": "full",
+    "foreign_keys": 1,
+}
+
+
+def open_database(url: str, pool_size: int = 8) -> peewee.Database:
+    """Opens (lazily) the database at `url`; creates the folder of a SQLite file."""
+    if url.startswith("sqlite:///"):
+        path = url.removeprefix("sqlite:///")
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        return peewee.SqliteDatabase(path, pragmas=SQLITE_PRAGMAS, check_same_thread=False)
+    if url.startswith(("postgresql://", "postgres://")):
+        pooled = "postgresql+pool://" + url.split("://", 1)[1]
+        return db_url.connect(pooled, max_connections=pool_size, stale_timeout=300)
+    raise ValueError(f"unsupported database URL {url!r}: use sqlite:/// or postgresql://")
+
+
+def write_transaction(db: peewee.Database) -> Any:
+    """A transaction that holds the write lock from its first statement."""
+    if isinstance(db, peewee.SqliteDatabase):
+        return db.atomic("IMMEDIATE")
+    return db.atomic()
+
+
+class DatabaseExecutor:
+    """Runs blocking database work off the event loop, `workers` calls at a time."""
+
+    def __init__(self, db: peewee.Database, workers: int) -> None:
+        self.db = db
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="db")
+
+    async def run(self, work: Callable[..., T], *args: Any) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, partial(work, *args))
+
+    def close(self) -> None:
+        """Waits for running work, then closes pooled connections."""
+        self._pool.shutdown(wait=True)
+        close_all = getattr(self.db, "close_all", None)
+        if close_all is not None:
+            close_all()

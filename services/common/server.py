@@ -1,0 +1,163 @@
+"""gRPC aio server bootstrap: health, reflection, error mapping, access logs, graceful shutdown.
+
+    runtime = ServiceRuntime("records", config.records.grpc_listen)
+    runtime.add_service(records_pb2, "RecordsService", add_RecordsServiceServicer_to_server, s)
+    runtime.start_background(relay.run())
+    runtime.on_shutdown(broker.close)
+    await runtime.run()   # until SIGTERM/SIGINT
+
+On a signal: health goes NOT_SERVING, `on_stopping` hooks run, the server stops accepting calls
+and lets running ones finish for `grace` seconds, background tasks are cancelled, then
+`on_shutdown` hooks run in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import signal
+import time
+from collections.abc import Awaitable, Callable, Coroutine
+from types import ModuleType
+from typing import Any
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from services.common.errors import JoistError, to_rpc_status
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Any, grpc.aio.ServicerContext], Awaitable[Any]]
+
+
+class StatusInterceptor(grpc.aio.ServerInterceptor):
+    """Maps JoistError to its gRPC status in one place, hides unexpected errors behind INTERNAL,
+    and writes one access-log line per call."""
+
+    async def intercept_service(self, continuation, handler_call_details):  # type: ignore[override]
+        handler = await continuation(handler_call_details)
+        if handler is None or handler.unary_unary is None:
+            return handler
+        method = handler_call_details.method
+        behavior: Handler = handler.unary_unary
+
+        async def guarded(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            started = time.perf_counter()
+            code = grpc.StatusCode.OK
+            try:
+                return await behavior(request, context)
+            except JoistError as error:
+                code = error.code
+                status = to_rpc_status(error)
+                await context.abort(status.code, status.details, status.trailing_metadata)
+            except asyncio.CancelledError:
+                code = grpc.StatusCode.CANCELLED
+                raise
+            except Exception as error:
+                if isinstance(error, grpc.aio.AbortError):
+                    code = context.code() or grpc.StatusCode.UNKNOWN
+                    raise
+                code = grpc.StatusCode.INTERNAL
+                log.exception("unhandled error in %s", method)
+                await context.abort(grpc.StatusCode.INTERNAL, "internal error")
+            finally:
+                if not method.startswith("/grpc.health"):
+                    log.info(
+                        "rpc",
+                        extra={"fields": {
+                            "method": method,
+                            "code": code.name,
+                            "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+                        }},
+                    )
+
+        return grpc.unary_unary_rpc_method_handler(
+            guarded,
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
+
+
+class ServiceRuntime:
+    """One gRPC server with its health service, reflection and background tasks."""
+
+    def __init__(self, name: str, listen: str, grace: float = 5.0) -> None:
+        self.name = name
+        self.listen = listen
+        self.grace = grace
+        self.server = grpc.aio.server(interceptors=[StatusInterceptor()])
+        self.health = health.aio.HealthServicer()
+        self._services: list[str] = [reflection.SERVICE_NAME, health.SERVICE_NAME]
+        self._background: list[Coroutine[Any, Any, None]] = []
+        self._shutdown_hooks: list[Callable[[], Awaitable[None] | None]] = []
+        self._stopping_hooks: list[Callable[[], Awaitable[None]]] = []
+        self._stopping = asyncio.Event()
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
+
+    def add_service(
+        self,
+        module: ModuleType,
+        service: str,
+        register: Callable[[Any, grpc.aio.Server], None],
+        servicer: Any,
+    ) -> None:
+        """Registers `servicer` for `service` of the generated `module` (e.g. records_pb2)."""
+        register(servicer, self.server)
+        self._services.append(module.DESCRIPTOR.services_by_name[service].full_name)
+
+    def start_background(self, work: Coroutine[Any, Any, None]) -> None:
+        """Runs `work` while the server runs; it is cancelled at shutdown."""
+        self._background.append(work)
+
+    def on_stopping(self, hook: Callable[[], Awaitable[None]]) -> None:
+        """Runs `hook` as soon as a stop is asked, before the gRPC server stops (front doors
+        such as the gateway's HTTP server close here)."""
+        self._stopping_hooks.append(hook)
+
+    def on_shutdown(self, hook: Callable[[], Awaitable[None] | None]) -> None:
+        """Runs `hook` (plain or async) after the server stopped, in registration order."""
+        self._shutdown_hooks.append(hook)
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def run(self) -> None:
+        reflection.enable_server_reflection(self._services, self.server)
+        if self.server.add_insecure_port(self.listen) == 0:
+            raise OSError(f"{self.name}: cannot listen on {self.listen}")
+        await self.server.start()
+        for service in ["", *self._services]:
+            await self.health.set(service, health_pb2.HealthCheckResponse.SERVING)
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.stop)
+        tasks = [asyncio.create_task(work) for work in self._background]
+        for task in tasks:
+            task.add_done_callback(self._on_background_done)
+        log.info("serving", extra={"fields": {"listen": self.listen}})
+        await self._stopping.wait()
+        log.info("shutting down", extra={"fields": {"grace_s": self.grace}})
+        await self.health.enter_graceful_shutdown()
+        for stopping in self._stopping_hooks:
+            await stopping()
+        await self.server.stop(self.grace)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for hook in self._shutdown_hooks:
+            try:
+                result = hook()
+                if inspect.isawaitable(result):
+                    await result
+            except Exception:
+                log.exception("shutdown hook failed")
+        log.info("stopped")
+
+    def _on_background_done(self, task: asyncio.Task[None]) -> None:
+        if task.cancelled() or task.exception() is None:
+            return
+        log.error("background task failed; stopping", exc_info=task.exception())
+        self.stop()

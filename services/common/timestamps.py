@@ -1,0 +1,33 @@
+"""UTC time helpers shared by events, records and notifications.
+
+Databases keep naive datetimes that are UTC by convention (`utc_now`); these helpers turn them
+into RFC 3339 strings and protobuf Timestamps.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from google.protobuf import timestamp_pb2
+
+
+def utc_now() -> datetime:
+    """Now in UTC, naive, as stored in the databases."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _as_utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def rfc3339(moment: datetime) -> str:
+    """`2026-12-04T19:46:27.123456Z`: RFC 3339 in UTC, as CloudEvents and JSON APIs expect."""
+    return _as_utc(moment).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def to_timestamp(moment: datetime | None) -> timestamp_pb2.Timestamp | None:
+    if moment is None:
+        return None
+    stamp = timestamp_pb2.Timestamp()
+    stamp.FromDatetime(_as_utc(moment))
+    return stamp

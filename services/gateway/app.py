@@ -1,0 +1,194 @@
+"""The gateway's ASGI application: matches a route, builds the gRPC request, calls the service
+and answers JSON; `/healthz` and `/readyz` for probes.
+
+Bad requests are answered here, before any upstream call: unknown path 404, wrong method 405
+(with Allow), body over the cap 413, non-JSON content type 415, malformed input 400 — each with
+a `google.rpc.Status` JSON body.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl
+
+import grpc
+from google.protobuf.message import Message
+
+from services.gateway.errors import HTTP_STATUS, from_rpc_error, status_body
+from services.gateway.routes import Route, Router
+from services.gateway.transcode import BadInput, build_request, render_response
+from services.gateway.upstreams import Upstreams
+
+log = logging.getLogger(__name__)
+
+Scope = dict[str, Any]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+_FORWARDED = {b"authorization": "authorization", b"x-request-id": "x-request-id"}
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    route: Route
+    request_class: type[Message]
+    call: grpc.aio.UnaryUnaryMultiCallable
+
+
+class TooLarge(Exception):
+    pass
+
+
+class GatewayApp:
+    def __init__(
+        self,
+        router: Router,
+        upstreams: Upstreams,
+        max_body_bytes: int,
+        upstream_timeout: float,
+        ready: Callable[[], Awaitable[bool]],
+    ) -> None:
+        self._router = router
+        self._endpoints = {}
+        for route in router.routes:
+            request_class, call = upstreams.callable_for(route.method)
+            self._endpoints[id(route)] = Endpoint(route, request_class, call)
+        self._max_body = max_body_bytes
+        self._timeout = upstream_timeout
+        self._ready = ready
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await _lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        started = time.perf_counter()
+        headers = dict(scope["headers"])
+        request_id = headers.get(b"x-request-id", b"").decode("latin-1")[:128] or uuid.uuid4().hex
+        try:
+            status = await self._handle(scope, headers, request_id, receive, send)
+        except Exception:
+            log.exception("unhandled error on %s %s", scope["method"], scope["path"])
+            status = await _Reply(send, request_id).error(grpc.StatusCode.INTERNAL,
+                                                          "internal error")
+        log.info(
+            "http",
+            extra={"fields": {
+                "method": scope["method"],
+                "path": scope["path"],
+                "status": status,
+                "request_id": request_id,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+            }},
+        )
+
+    async def _handle(
+        self, scope: Scope, headers: dict[bytes, bytes], request_id: str, receive: Receive,
+        send: Send,
+    ) -> int:
+        method, path = scope["method"], scope["path"]
+        reply = _Reply(send, request_id)
+        if path in ("/healthz", "/readyz"):
+            ok = path == "/healthz" or await self._ready()
+            return await reply.json(200 if ok else 503, b'{"status":"ok"}' if ok
+                                    else b'{"status":"unavailable"}')
+        found = self._router.match(method, path)
+        if found is None:
+            allowed = self._router.allowed_methods(path)
+            if allowed:
+                return await reply.error(
+                    grpc.StatusCode.UNIMPLEMENTED, f"method {method} not allowed on {path}",
+                    http=405, extra_headers=[(b"allow", ", ".join(allowed).encode())],
+                )
+            return await reply.error(grpc.StatusCode.NOT_FOUND, f"no route for {method} {path}")
+        route, path_values = found
+        content_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
+        try:
+            body = await _read_body(receive, headers, self._max_body)
+        except TooLarge:
+            return await reply.error(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                f"request body is larger than {self._max_body} bytes", http=413,
+            )
+        if body and content_type and not (content_type == b"application/json"
+                                          or content_type.endswith(b"+json")):
+            return await reply.error(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                f"unsupported content type {content_type.decode('latin-1')!r}: send "
+                "application/json", http=415,
+            )
+        endpoint = self._endpoints[id(route)]
+        try:
+            query = parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True,
+                              strict_parsing=False)
+            message = build_request(route, endpoint.request_class, path_values, query, body)
+        except BadInput as bad:
+            violations = [(bad.field, bad.problem)] if bad.field else []
+            return await reply.error(grpc.StatusCode.INVALID_ARGUMENT, str(bad),
+                                     violations=violations)
+        metadata = [(key, headers[raw].decode("latin-1")) for raw, key in _FORWARDED.items()
+                    if raw in headers]
+        if b"x-request-id" not in headers:
+            metadata.append(("x-request-id", request_id))
+        try:
+            response = await endpoint.call(message, timeout=self._timeout, metadata=metadata)
+        except grpc.aio.AioRpcError as error:
+            status, payload = from_rpc_error(error)
+            return await reply.json(status, payload)
+        return await reply.json(200, render_response(route, response))
+
+
+class _Reply:
+    def __init__(self, send: Send, request_id: str) -> None:
+        self._send = send
+        self._request_id = request_id.encode("latin-1")
+
+    async def json(self, status: int, payload: bytes,
+                   extra_headers: list[tuple[bytes, bytes]] = ()) -> int:
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(payload)).encode()),
+            (b"x-request-id", self._request_id),
+            *extra_headers,
+        ]
+        await self._send({"type": "http.response.start", "status": status, "headers": headers})
+        await self._send({"type": "http.response.body", "body": payload})
+        return status
+
+    async def error(self, code: grpc.StatusCode, message: str, http: int | None = None,
+                    violations: list[tuple[str, str]] = (),
+                    extra_headers: list[tuple[bytes, bytes]] = ()) -> int:
+        status = http or HTTP_STATUS[code]
+        return await self.json(status, status_body(code, message, violations), extra_headers)
+
+
+async def _read_body(receive: Receive, headers: dict[bytes, bytes], limit: int) -> bytes:
+    declared = headers.get(b"content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise TooLarge
+    chunks, size = [], 0
+    while True:
+        message = await receive()
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise TooLarge
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+async def _lifespan(receive: Receive, send: Send) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return

@@ -1,0 +1,125 @@
+"""The notification log: creation (idempotent per event and rule), state changes, queries.
+
+Each state change also enqueues a `notifications.<sent|failed|dead>` event in the same
+transaction. Methods are blocking and run on the service's DatabaseExecutor.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import peewee
+
+from services.common.database import write_transaction
+from services.common.errors import InvalidArgument, NotFound
+from services.common.events import make_event
+from services.common.filtering import parse_filter
+from services.common.ids import new_id
+from services.common.outbox import OutboxRow, enqueue
+from services.common.pagination import decode_token, encode_token, page_size
+from services.common.timestamps import utc_now
+from services.notifier.models import STATES, NotificationRow
+from services.notifier.render import to_event_json
+
+EVENT_SOURCE = "joist/notifier"
+
+
+@dataclass(frozen=True)
+class Draft:
+    """What a rule produced for one event, before any delivery attempt."""
+
+    rule: str
+    event_id: str
+    event_type: str
+    event_subject: str
+    channel: str
+    provider: str
+    recipient: str
+    title: str
+    body: str
+
+
+def _state(text: str) -> str:
+    if text not in STATES:
+        raise ValueError(f"unknown state {text!r}; states are {', '.join(STATES)}")
+    return text
+
+
+class NotificationsRepository:
+    def __init__(
+        self, db: peewee.Database, model: type[NotificationRow], outbox: type[OutboxRow]
+    ) -> None:
+        self._db = db
+        self._model = model
+        self._outbox = outbox
+        m = model
+        self._filter_fields = {
+            name: (getattr(m, name), str)
+            for name in ("id", "rule", "event_id", "event_type", "event_subject", "channel",
+                         "provider", "recipient")
+        } | {"state": (m.state, _state)}
+
+    def create_tables(self) -> None:
+        self._db.create_tables([self._model, self._outbox], safe=True)
+
+    def open(self, draft: Draft) -> NotificationRow:
+        """The notification of this event and rule: the existing one, or a new QUEUED one."""
+        m = self._model
+        with write_transaction(self._db):
+            row = m.get_or_none((m.event_id == draft.event_id) & (m.rule == draft.rule))
+            if row is not None:
+                return row
+            now = utc_now()
+            return m.create(id=new_id(), create_time=now, update_time=now, **vars(draft))
+
+    def mark_sent(self, notification_id: str) -> NotificationRow:
+        return self._finish(notification_id, "SENT", "")
+
+    def mark_failed(self, notification_id: str, error: str, dead: bool) -> NotificationRow:
+        return self._finish(notification_id, "DEAD" if dead else "FAILED", error)
+
+    def _finish(self, notification_id: str, state: str, error: str) -> NotificationRow:
+        m = self._model
+        with write_transaction(self._db):
+            row = m.get_by_id(notification_id)
+            row.state = state
+            row.attempts += 1
+            row.update_time = utc_now()
+            if state == "SENT":
+                row.send_time = row.update_time
+            else:
+                row.last_error = error[:2000]
+            row.save()
+            kind = {"SENT": "sent", "FAILED": "failed", "DEAD": "dead"}[state]
+            event = make_event(
+                f"notifications.{kind}",
+                source=EVENT_SOURCE,
+                subject=row.id,
+                data=to_event_json(row),
+                time=row.update_time,
+            )
+            enqueue(self._outbox, [event])
+        return row
+
+    def get(self, notification_id: str) -> NotificationRow:
+        if not notification_id:
+            raise InvalidArgument.field("id", "is required")
+        row = self._model.get_or_none(self._model.id == notification_id)
+        if row is None:
+            raise NotFound(f"notification {notification_id!r} not found")
+        return row
+
+    def list(self, size: int, token: str, filter_text: str) -> tuple[list[NotificationRow], str]:
+        """Newest first, keyset-paginated, filtered by equality terms."""
+        m = self._model
+        limit = page_size(size)
+        condition = parse_filter(filter_text, self._filter_fields)
+        after = decode_token(token, filter_text)
+        query = m.select().order_by(m.id.desc()).limit(limit + 1)
+        if condition is not None:
+            query = query.where(condition)
+        if after is not None:
+            query = query.where(m.id < after)
+        rows = list(query)
+        more = len(rows) > limit
+        return rows[:limit], encode_token(rows[limit - 1].id, filter_text) if more else ""

@@ -1,0 +1,81 @@
+"""Wiring of the notifier: database, providers, rules, consumer, outbox relay, gRPC server."""
+
+from __future__ import annotations
+
+from joist.v1 import notifications_pb2, notifications_pb2_grpc
+from services.common.broker import Broker
+from services.common.config import Config, ConfigError, NotifierConfig
+from services.common.database import DatabaseExecutor, open_database
+from services.common.outbox import OutboxRelay, outbox_model
+from services.common.server import ServiceRuntime
+from services.notifier.consumer import EventConsumer
+from services.notifier.dispatcher import Dispatcher, Rule
+from services.notifier.models import notification_model
+from services.notifier.providers import EmailProvider
+from services.notifier.providers.console import ConsoleProvider
+from services.notifier.providers.smtp import SmtpProvider, SmtpSettings
+from services.notifier.repository import NotificationsRepository
+from services.notifier.servicer import NotificationsServicer
+from services.notifier.templates import TemplateError
+
+
+def build_rules(settings: NotifierConfig) -> list[Rule]:
+    """Compiles the configured rules; a bad one raises ConfigError naming it."""
+    providers: dict[str, EmailProvider] = {
+        "console": ConsoleProvider(settings.console_path),
+        "smtp": SmtpProvider(
+            SmtpSettings(
+                host=settings.smtp_host,
+                port=settings.smtp_port,
+                security=settings.smtp_security,
+                username=settings.smtp_username,
+                password=settings.smtp_password,
+                timeout=settings.smtp_timeout,
+            )
+        ),
+    }
+    rules = []
+    for i, rule in enumerate(settings.rules):
+        try:
+            rules.append(Rule.compile(rule, settings.templates_dir, providers,
+                                      settings.email_provider))
+        except TemplateError as exc:
+            raise ConfigError(f"notifier.rules[{i}].template: {exc}") from exc
+    return rules
+
+
+async def serve(config: Config) -> None:
+    settings = config.notifier
+    rules = build_rules(settings)
+    db = open_database(settings.database_url, pool_size=settings.db_workers)
+    outbox = outbox_model(db)
+    repository = NotificationsRepository(db, notification_model(db), outbox)
+    repository.create_tables()
+    executor = DatabaseExecutor(db, settings.db_workers)
+    broker = Broker(config.nats, name="notifier")
+    relay = OutboxRelay(
+        executor,
+        outbox,
+        broker,
+        publish_timeout=config.nats.request_timeout,
+        poll_interval=settings.relay_poll_interval,
+        batch_size=settings.relay_batch_size,
+    )
+    dispatcher = Dispatcher(rules, repository, executor, relay, settings)
+    consumer = EventConsumer(
+        broker, dispatcher, settings.concurrency, ack_wait=max(30.0, settings.smtp_timeout * 3)
+    )
+    runtime = ServiceRuntime("notifier", settings.grpc_listen)
+    runtime.add_service(
+        notifications_pb2,
+        "NotificationsService",
+        notifications_pb2_grpc.add_NotificationsServiceServicer_to_server,
+        NotificationsServicer(repository, executor),
+    )
+    runtime.start_background(broker.connect())
+    runtime.start_background(relay.run())
+    runtime.start_background(consumer.run())
+    runtime.on_shutdown(broker.close)
+    runtime.on_shutdown(dispatcher.close)
+    runtime.on_shutdown(executor.close)
+    await runtime.run()

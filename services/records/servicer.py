@@ -1,0 +1,47 @@
+"""RecordsService over gRPC: converts messages and runs repository work off the event loop."""
+
+from __future__ import annotations
+
+import grpc
+from google.protobuf import json_format
+
+from joist.v1 import records_pb2, records_pb2_grpc
+from services.common.database import DatabaseExecutor
+from services.common.outbox import OutboxRelay
+from services.records.render import to_proto
+from services.records.repository import RecordsRepository
+
+
+class RecordsServicer(records_pb2_grpc.RecordsServiceServicer):
+    def __init__(
+        self, repository: RecordsRepository, executor: DatabaseExecutor, relay: OutboxRelay
+    ) -> None:
+        self._repository = repository
+        self._executor = executor
+        self._relay = relay
+
+    async def CreateRecord(
+        self, request: records_pb2.CreateRecordRequest, context: grpc.aio.ServicerContext
+    ) -> records_pb2.Record:
+        data = json_format.MessageToDict(request.data)
+        record = await self._executor.run(
+            self._repository.create, request.collection, data, request.request_id
+        )
+        self._relay.wake()
+        return to_proto(record)
+
+    async def GetRecord(
+        self, request: records_pb2.GetRecordRequest, context: grpc.aio.ServicerContext
+    ) -> records_pb2.Record:
+        record = await self._executor.run(self._repository.get, request.collection, request.id)
+        return to_proto(record)
+
+    async def ListRecords(
+        self, request: records_pb2.ListRecordsRequest, context: grpc.aio.ServicerContext
+    ) -> records_pb2.ListRecordsResponse:
+        page = await self._executor.run(
+            self._repository.list, request.collection, request.page_size, request.page_token
+        )
+        return records_pb2.ListRecordsResponse(
+            records=[to_proto(r) for r in page.records], next_page_token=page.next_page_token
+        )

@@ -1,0 +1,1 @@
+"""The scheduler: fires periodic jobs as events on `joist.events.schedule.<job>`."""

@@ -1,0 +1,25 @@
+"""Wiring of the scheduler: jobs, broker and gRPC server (it keeps no database)."""
+
+from __future__ import annotations
+
+from joist.v1 import jobs_pb2, jobs_pb2_grpc
+from services.common.broker import Broker
+from services.common.config import Config
+from services.common.server import ServiceRuntime
+from services.scheduler.jobs import job_specs
+from services.scheduler.runner import JobRunner
+from services.scheduler.servicer import JobsServicer
+
+
+async def serve(config: Config) -> None:
+    broker = Broker(config.nats, name="scheduler")
+    runner = JobRunner(job_specs(config.scheduler), broker, config.nats.request_timeout)
+    runtime = ServiceRuntime("scheduler", config.scheduler.grpc_listen)
+    runtime.add_service(
+        jobs_pb2, "JobsService", jobs_pb2_grpc.add_JobsServiceServicer_to_server,
+        JobsServicer(runner),
+    )
+    runtime.start_background(broker.connect())
+    runtime.start_background(runner.run())
+    runtime.on_shutdown(broker.close)
+    await runtime.run()

@@ -1,0 +1,107 @@
+"""A whole Joist in child processes: NATS, the four services (`joist serve ...`), each on free
+ports with its databases in a temporary folder, wired as `joist run` wires them."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from services.cli.processes import NatsServer, die_with_parent, free_port
+
+SERVICES = ("records", "notifier", "scheduler", "gateway")
+
+
+class Stack:
+    def __init__(self, workdir: Path, extra_env: dict[str, str] | None = None) -> None:
+        self.workdir = workdir
+        self.nats = NatsServer(workdir / "nats")
+        self.http_port = free_port()
+        self.grpc_ports = {name: free_port() for name in SERVICES}
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self.env = {
+            **os.environ,
+            "JOIST_CONFIG": str(workdir / "joist.toml"),
+            "JOIST_NATS_URL": self.nats.url,
+            "JOIST_LOG_LEVEL": "WARNING",
+            "JOIST_GATEWAY_HTTP_LISTEN": f"127.0.0.1:{self.http_port}",
+            "JOIST_RECORDS_DATABASE_URL": f"sqlite:///{workdir}/records.db",
+            "JOIST_NOTIFIER_DATABASE_URL": f"sqlite:///{workdir}/notifier.db",
+            "JOIST_NOTIFIER_CONSOLE_PATH": str(workdir / "mail.log"),
+            **{f"JOIST_{n.upper()}_GRPC_LISTEN": f"127.0.0.1:{p}" for n, p in self.grpc_ports.items()},
+            **{f"JOIST_GATEWAY_{n.upper()}_TARGET": f"127.0.0.1:{self.grpc_ports[n]}"
+               for n in ("records", "notifier", "scheduler")},
+            **(extra_env or {}),
+        }
+        if not (workdir / "joist.toml").exists():
+            (workdir / "joist.toml").write_text("")
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.http_port}"
+
+    def grpc_target(self, service: str) -> str:
+        return f"127.0.0.1:{self.grpc_ports[service]}"
+
+    def start(self, timeout: float = 30.0) -> Stack:
+        self.nats.start()
+        for name in SERVICES:
+            self.start_service(name)
+        for name in SERVICES:
+            self.wait_serving(name, timeout)
+        return self
+
+    def start_service(self, name: str) -> None:
+        log = (self.workdir / f"{name}.log").open("ab")
+        self.processes[name] = subprocess.Popen(
+            [sys.executable, "-m", "services.cli.main", "serve", name],
+            env=self.env, stdout=log, stderr=subprocess.STDOUT, cwd=self.workdir,
+            preexec_fn=die_with_parent,
+        )
+
+    def wait_serving(self, name: str, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        with grpc.insecure_channel(self.grpc_target(name)) as channel:
+            stub = health_pb2_grpc.HealthStub(channel)
+            while True:
+                process = self.processes[name]
+                if process.poll() is not None:
+                    raise RuntimeError(f"{name} exited with {process.returncode}:\n{self.log(name)}")
+                try:
+                    reply = stub.Check(health_pb2.HealthCheckRequest(), timeout=1)
+                    if reply.status == health_pb2.HealthCheckResponse.SERVING:
+                        return
+                except grpc.RpcError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"{name} not SERVING after {timeout}s:\n{self.log(name)}")
+                time.sleep(0.1)
+
+    def log(self, name: str) -> str:
+        path = self.workdir / f"{name}.log"
+        return path.read_text(errors="replace")[-4000:] if path.exists() else ""
+
+    def stop_service(self, name: str, timeout: float = 15.0) -> int:
+        process = self.processes.pop(name)
+        process.send_signal(signal.SIGTERM)
+        try:
+            return process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+            raise
+
+    def stop(self) -> None:
+        for name in list(reversed(SERVICES)):
+            if name in self.processes:
+                try:
+                    self.stop_service(name)
+                except subprocess.TimeoutExpired:
+                    pass
+        self.nats.stop()

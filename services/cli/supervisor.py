@@ -36,7 +36,11 @@ class Child:
         while not self.stopping:
             started = time.monotonic()
             self.process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "services.cli.main", "serve", self.name,
+                sys.executable,
+                "-m",
+                "services.cli.main",
+                "serve",
+                self.name,
                 env=self._env,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.STDOUT,
@@ -90,8 +94,9 @@ class Supervisor:
             nats = NatsServer(Path("var") / "nats").start()
             env["JOIST_NATS_URL"] = nats.url
             print(f"embedded NATS with JetStream on {nats.url} (store: var/nats)", flush=True)
-        children = [Child(name, env, COLORS[i % len(COLORS)])
-                    for i, name in enumerate(self._services)]
+        children = [
+            Child(name, env, COLORS[i % len(COLORS)]) for i, name in enumerate(self._services)
+        ]
         tasks = [asyncio.create_task(child.supervise()) for child in children]
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -118,15 +123,19 @@ class Supervisor:
             await asyncio.sleep(0.5)
             try:
                 reader, writer = await asyncio.open_connection(host, int(port))
-                writer.write(f"GET /readyz HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
-                             .encode())
+                writer.write(
+                    f"GET /readyz HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode()
+                )
                 status = await reader.readline()
                 writer.close()
             except OSError:
                 continue
             if b" 200 " in status:
                 break
-        print(f"\nJoist is up.\n  REST API   {base}/v1/...\n  health     {base}/healthz"
-              f"\n  gRPC       records {self._config.records.grpc_listen}, notifier "
-              f"{self._config.notifier.grpc_listen}, scheduler "
-              f"{self._config.scheduler.grpc_listen}\n  Ctrl-C stops everything.\n", flush=True)
+        print(
+            f"\nJoist is up.\n  REST API   {base}/v1/...\n  health     {base}/healthz"
+            f"\n  gRPC       records {self._config.records.grpc_listen}, notifier "
+            f"{self._config.notifier.grpc_listen}, scheduler "
+            f"{self._config.scheduler.grpc_listen}\n  Ctrl-C stops everything.\n",
+            flush=True,
+        )

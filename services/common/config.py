@@ -173,8 +173,14 @@ class NotifierConfig:
 class JobConfig:
     """A periodic job; `every` is a duration ("30s", "5m", "1h", "1d"), `at` a daily "HH:MM"."""
 
-    name: str = setting("", lambda v: None if re.fullmatch(r"[a-z0-9_-]+", v) else
-                        "must be lowercase letters, digits, '_' or '-'")
+    name: str = setting(
+        "",
+        lambda v: (
+            None
+            if re.fullmatch(r"[a-z0-9_-]+", v)
+            else "must be lowercase letters, digits, '_' or '-'"
+        ),
+    )
     every: str = setting("1d", duration)
     at: str = setting("", clock_time)
 

@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 import peewee
 from playhouse import db_url
+from playhouse.pool import PooledDatabase
 
 T = TypeVar("T")
 
@@ -49,15 +50,26 @@ def write_transaction(db: peewee.Database) -> Any:
 
 
 class DatabaseExecutor:
-    """Runs blocking database work off the event loop, `workers` calls at a time."""
+    """Runs blocking database work off the event loop, `workers` calls at a time.
+
+    SQLite threads keep their connection; with a pool (PostgreSQL) each call returns its
+    connection afterwards, so the pool never runs dry.
+    """
 
     def __init__(self, db: peewee.Database, workers: int) -> None:
         self.db = db
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="db")
+        self._pooled = isinstance(db, PooledDatabase)
 
     async def run(self, work: Callable[..., T], *args: Any) -> T:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool, partial(work, *args))
+        return await loop.run_in_executor(self._pool, partial(self._call, work, *args))
+
+    def _call(self, work: Callable[..., T], *args: Any) -> T:
+        if not self._pooled:
+            return work(*args)
+        with self.db.connection_context():
+            return work(*args)
 
     def close(self) -> None:
         """Waits for running work, then closes pooled connections."""

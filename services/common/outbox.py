@@ -16,6 +16,7 @@ the relay retries with capped backoff.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Iterable
 
@@ -97,10 +98,8 @@ class OutboxRelay:
             backoff = 0.1
             if published == self._batch_size:
                 continue
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._poll_interval)
-            except TimeoutError:
-                pass
 
     async def _publish_batch(self, js: nats.js.JetStreamContext) -> int:
         rows = await self._executor.run(self._pending)

@@ -67,11 +67,13 @@ class StatusInterceptor(grpc.aio.ServerInterceptor):
                 if not method.startswith("/grpc.health"):
                     log.info(
                         "rpc",
-                        extra={"fields": {
-                            "method": method,
-                            "code": code.name,
-                            "duration_ms": round((time.perf_counter() - started) * 1000, 3),
-                        }},
+                        extra={
+                            "fields": {
+                                "method": method,
+                                "code": code.name,
+                                "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+                            }
+                        },
                     )
 
         return grpc.unary_unary_rpc_method_handler(

@@ -75,36 +75,46 @@ class GatewayApp:
             status = await self._handle(scope, headers, request_id, receive, send)
         except Exception:
             log.exception("unhandled error on %s %s", scope["method"], scope["path"])
-            status = await _Reply(send, request_id).error(grpc.StatusCode.INTERNAL,
-                                                          "internal error")
+            status = await _Reply(send, request_id).error(
+                grpc.StatusCode.INTERNAL, "internal error"
+            )
         log.info(
             "http",
-            extra={"fields": {
-                "method": scope["method"],
-                "path": scope["path"],
-                "status": status,
-                "request_id": request_id,
-                "duration_ms": round((time.perf_counter() - started) * 1000, 3),
-            }},
+            extra={
+                "fields": {
+                    "method": scope["method"],
+                    "path": scope["path"],
+                    "status": status,
+                    "request_id": request_id,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+                }
+            },
         )
 
     async def _handle(
-        self, scope: Scope, headers: dict[bytes, bytes], request_id: str, receive: Receive,
+        self,
+        scope: Scope,
+        headers: dict[bytes, bytes],
+        request_id: str,
+        receive: Receive,
         send: Send,
     ) -> int:
         method, path = scope["method"], scope["path"]
         reply = _Reply(send, request_id)
         if path in ("/healthz", "/readyz"):
             ok = path == "/healthz" or await self._ready()
-            return await reply.json(200 if ok else 503, b'{"status":"ok"}' if ok
-                                    else b'{"status":"unavailable"}')
+            return await reply.json(
+                200 if ok else 503, b'{"status":"ok"}' if ok else b'{"status":"unavailable"}'
+            )
         found = self._router.match(method, path)
         if found is None:
             allowed = self._router.allowed_methods(path)
             if allowed:
                 return await reply.error(
-                    grpc.StatusCode.UNIMPLEMENTED, f"method {method} not allowed on {path}",
-                    http=405, extra_headers=[(b"allow", ", ".join(allowed).encode())],
+                    grpc.StatusCode.UNIMPLEMENTED,
+                    f"method {method} not allowed on {path}",
+                    http=405,
+                    extra_headers=[(b"allow", ", ".join(allowed).encode())],
                 )
             return await reply.error(grpc.StatusCode.NOT_FOUND, f"no route for {method} {path}")
         route, path_values = found
@@ -114,26 +124,38 @@ class GatewayApp:
         except TooLarge:
             return await reply.error(
                 grpc.StatusCode.INVALID_ARGUMENT,
-                f"request body is larger than {self._max_body} bytes", http=413,
+                f"request body is larger than {self._max_body} bytes",
+                http=413,
             )
-        if body and content_type and not (content_type == b"application/json"
-                                          or content_type.endswith(b"+json")):
+        if (
+            body
+            and content_type
+            and not (content_type == b"application/json" or content_type.endswith(b"+json"))
+        ):
             return await reply.error(
                 grpc.StatusCode.INVALID_ARGUMENT,
                 f"unsupported content type {content_type.decode('latin-1')!r}: send "
-                "application/json", http=415,
+                "application/json",
+                http=415,
             )
         endpoint = self._endpoints[id(route)]
         try:
-            query = parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True,
-                              strict_parsing=False)
+            query = parse_qsl(
+                scope["query_string"].decode("latin-1"),
+                keep_blank_values=True,
+                strict_parsing=False,
+            )
             message = build_request(route, endpoint.request_class, path_values, query, body)
         except BadInput as bad:
             violations = [(bad.field, bad.problem)] if bad.field else []
-            return await reply.error(grpc.StatusCode.INVALID_ARGUMENT, str(bad),
-                                     violations=violations)
-        metadata = [(key, headers[raw].decode("latin-1")) for raw, key in _FORWARDED.items()
-                    if raw in headers]
+            return await reply.error(
+                grpc.StatusCode.INVALID_ARGUMENT, str(bad), violations=violations
+            )
+        metadata = [
+            (key, headers[raw].decode("latin-1"))
+            for raw, key in _FORWARDED.items()
+            if raw in headers
+        ]
         if b"x-request-id" not in headers:
             metadata.append(("x-request-id", request_id))
         try:
@@ -149,8 +171,9 @@ class _Reply:
         self._send = send
         self._request_id = request_id.encode("latin-1")
 
-    async def json(self, status: int, payload: bytes,
-                   extra_headers: list[tuple[bytes, bytes]] = ()) -> int:
+    async def json(
+        self, status: int, payload: bytes, extra_headers: list[tuple[bytes, bytes]] = ()
+    ) -> int:
         headers = [
             (b"content-type", b"application/json"),
             (b"content-length", str(len(payload)).encode()),
@@ -161,9 +184,14 @@ class _Reply:
         await self._send({"type": "http.response.body", "body": payload})
         return status
 
-    async def error(self, code: grpc.StatusCode, message: str, http: int | None = None,
-                    violations: list[tuple[str, str]] = (),
-                    extra_headers: list[tuple[bytes, bytes]] = ()) -> int:
+    async def error(
+        self,
+        code: grpc.StatusCode,
+        message: str,
+        http: int | None = None,
+        violations: list[tuple[str, str]] = (),
+        extra_headers: list[tuple[bytes, bytes]] = (),
+    ) -> int:
         status = http or HTTP_STATUS[code]
         return await self.json(status, status_body(code, message, violations), extra_headers)
 

@@ -1,6 +1,6 @@
 """Error responses in the `google.rpc.Status` JSON shape, with grpc-gateway's HTTP statuses.
 
-    {"code": 3, "message": "email: is not a valid email address", "details": [...]}
+{"code": 3, "message": "email: is not a valid email address", "details": [...]}
 """
 
 from __future__ import annotations
@@ -35,14 +35,18 @@ HTTP_STATUS = {
 _DETAILS_KEY = "grpc-status-details-bin"
 
 
-def status_body(code: grpc.StatusCode, message: str, violations: list[tuple[str, str]] = ()) -> bytes:
+def status_body(
+    code: grpc.StatusCode, message: str, violations: list[tuple[str, str]] = ()
+) -> bytes:
     """A Status JSON body made by the gateway itself."""
     details: list[dict[str, Any]] = []
     if violations:
-        details.append({
-            "@type": "type.googleapis.com/google.rpc.BadRequest",
-            "fieldViolations": [{"field": f, "description": d} for f, d in violations],
-        })
+        details.append(
+            {
+                "@type": "type.googleapis.com/google.rpc.BadRequest",
+                "fieldViolations": [{"field": f, "description": d} for f, d in violations],
+            }
+        )
     document = {"code": code.value[0], "message": message, "details": details}
     return json.dumps(document, ensure_ascii=False).encode()
 

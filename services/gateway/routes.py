@@ -18,6 +18,7 @@ from google.api import annotations_pb2, http_pb2
 from google.protobuf.descriptor import MethodDescriptor, ServiceDescriptor
 
 _METHODS = ("get", "put", "post", "delete", "patch")
+_FIELD_PATH = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
 
 
 class TemplateError(ValueError):
@@ -52,8 +53,8 @@ def compile_template(template: str) -> tuple[re.Pattern[str], tuple[str, ...], f
         raise TemplateError(f"path template {template!r} must start with '/'")
     body, verb = template[1:], ""
     last = body.rsplit("/", 1)[-1]
-    if ":" in last and "}" not in last[last.index(":"):]:
-        body, verb = body[: len(body) - len(last) + last.index(":")], last[last.index(":") + 1:]
+    if ":" in last and "}" not in last[last.index(":") :]:
+        body, verb = body[: len(body) - len(last) + last.index(":")], last[last.index(":") + 1 :]
     regex, variables, multi, literals = _segments(body, top=True)
     if verb:
         regex += ":" + re.escape(verb)
@@ -67,6 +68,8 @@ def _segments(text: str, top: bool) -> tuple[str, list[str], list[str], int]:
             if not top:
                 raise TemplateError(f"nested variable in {text!r}")
             name, _, inner = segment[1:-1].partition("=")
+            if not _FIELD_PATH.fullmatch(name):
+                raise TemplateError(f"bad variable {segment!r} in {text!r}")
             sub, _, _, inner_literals = _segments(inner or "*", top=False)
             literals += inner_literals
             parts.append(f"({sub})")
@@ -117,8 +120,19 @@ def routes_of(service: ServiceDescriptor) -> list[Route]:
             else:
                 continue
             pattern, variables, multi, literals = compile_template(template)
-            routes.append(Route(verb, template, pattern, variables, multi, rule.body,
-                                rule.response_body, method, literals))
+            routes.append(
+                Route(
+                    verb,
+                    template,
+                    pattern,
+                    variables,
+                    multi,
+                    rule.body,
+                    rule.response_body,
+                    method,
+                    literals,
+                )
+            )
     return routes
 
 

@@ -55,8 +55,12 @@ def build_router(config: Config) -> tuple[Router, Upstreams]:
         "joist.v1.JobsService": config.gateway.scheduler_target,
     }
     services = [s for m in PROTO_MODULES for s in m.DESCRIPTOR.services_by_name.values()]
-    routes = [route for service in services if service.full_name in targets
-              for route in routes_of(service)]
+    routes = [
+        route
+        for service in services
+        if service.full_name in targets
+        for route in routes_of(service)
+    ]
     return Router(routes), Upstreams(targets)
 
 
@@ -77,10 +81,21 @@ async def serve(config: Config) -> None:
 
     app = GatewayApp(router, upstreams, settings.max_body_bytes, settings.upstream_timeout, ready)
     host, _, port = settings.http_listen.rpartition(":")
-    front_door = HttpFrontDoor(_EmbeddedServer(uvicorn.Config(
-        app, host=host, port=int(port), http="httptools", lifespan="off",
-        access_log=False, log_config=None, server_header=False, timeout_graceful_shutdown=5,
-    )))
+    front_door = HttpFrontDoor(
+        _EmbeddedServer(
+            uvicorn.Config(
+                app,
+                host=host,
+                port=int(port),
+                http="httptools",
+                lifespan="off",
+                access_log=False,
+                log_config=None,
+                server_header=False,
+                timeout_graceful_shutdown=5,
+            )
+        )
+    )
     runtime = ServiceRuntime("gateway", settings.grpc_listen)
     runtime.start_background(front_door.run())
     runtime.on_stopping(front_door.stop)

@@ -18,8 +18,10 @@ from google.protobuf.message import Message
 from services.gateway.routes import Route
 
 _INTS = {
-    FieldDescriptor.CPPTYPE_INT32, FieldDescriptor.CPPTYPE_INT64,
-    FieldDescriptor.CPPTYPE_UINT32, FieldDescriptor.CPPTYPE_UINT64,
+    FieldDescriptor.CPPTYPE_INT32,
+    FieldDescriptor.CPPTYPE_INT64,
+    FieldDescriptor.CPPTYPE_UINT32,
+    FieldDescriptor.CPPTYPE_UINT64,
 }
 _FLOATS = {FieldDescriptor.CPPTYPE_FLOAT, FieldDescriptor.CPPTYPE_DOUBLE}
 _BOOLS = {"true": True, "false": False, "1": True, "0": False}
@@ -40,8 +42,11 @@ def build_request(
     body: bytes,
 ) -> Message:
     message = message_class()
-    _apply_body(route, message, body)
+    document = _apply_body(route, message, body)
     for path, value in path_values.items():
+        top = path.split(".")[0]
+        if document and (top in document or _camel(top) in document):
+            raise BadInput(top, "is set by the URL path; leave it out of the body")
         _set_path(message, path, [value], path)
     bound = {route.body} | set(path_values) if route.body else set(path_values)
     grouped: dict[str, list[str]] = {}
@@ -56,11 +61,12 @@ def build_request(
     return message
 
 
-def _apply_body(route: Route, message: Message, body: bytes) -> None:
+def _apply_body(route: Route, message: Message, body: bytes) -> dict[str, Any] | None:
+    """Parses the body into `message`; returns the document when it is the whole message."""
     if not route.body:
         if body.strip():
             raise BadInput("", f"{route.http_method} {route.template} takes no request body")
-        return
+        return None
     try:
         document = json.loads(body) if body.strip() else {}
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -71,7 +77,9 @@ def _apply_body(route: Route, message: Message, body: bytes) -> None:
         if spec.message_type is None:
             raise BadInput(route.body, "scalar body fields are not supported")
         target = getattr(message, route.body)
-        if spec.message_type.full_name == "google.protobuf.Struct" and not isinstance(document, dict):
+        if spec.message_type.full_name == "google.protobuf.Struct" and not isinstance(
+            document, dict
+        ):
             raise BadInput("", "request body must be a JSON object")
     elif not isinstance(document, dict):
         raise BadInput("", "request body must be a JSON object")
@@ -79,6 +87,12 @@ def _apply_body(route: Route, message: Message, body: bytes) -> None:
         json_format.ParseDict(document, target)
     except json_format.ParseError as exc:
         raise BadInput(route.body if route.body != "*" else "", str(exc)) from exc
+    return document if route.body == "*" else None
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.capitalize() for part in rest)
 
 
 def _snake(name: str) -> str:

@@ -39,7 +39,10 @@ class Rule:
 
     @classmethod
     def compile(
-        cls, config: RuleConfig, templates_dir: str, providers: dict[str, EmailProvider],
+        cls,
+        config: RuleConfig,
+        templates_dir: str,
+        providers: dict[str, EmailProvider],
         default_provider: str,
     ) -> Rule:
         """Raises TemplateError or KeyError naming what is wrong, at start."""
@@ -141,8 +144,9 @@ class Dispatcher:
         return draft, reply_to, problem
 
     def _backoff(self, attempts: int) -> float:
-        ceiling = min(self._config.retry_base_delay * 2 ** (attempts - 1),
-                      self._config.retry_max_delay)
+        ceiling = min(
+            self._config.retry_base_delay * 2 ** (attempts - 1), self._config.retry_max_delay
+        )
         return ceiling * random.uniform(0.5, 1.0)
 
 

@@ -55,8 +55,16 @@ class NotificationsRepository:
         m = model
         self._filter_fields = {
             name: (getattr(m, name), str)
-            for name in ("id", "rule", "event_id", "event_type", "event_subject", "channel",
-                         "provider", "recipient")
+            for name in (
+                "id",
+                "rule",
+                "event_id",
+                "event_type",
+                "event_subject",
+                "channel",
+                "provider",
+                "recipient",
+            )
         } | {"state": (m.state, _state)}
 
     def create_tables(self) -> None:

@@ -37,8 +37,9 @@ def build_rules(settings: NotifierConfig) -> list[Rule]:
     rules = []
     for i, rule in enumerate(settings.rules):
         try:
-            rules.append(Rule.compile(rule, settings.templates_dir, providers,
-                                      settings.email_provider))
+            rules.append(
+                Rule.compile(rule, settings.templates_dir, providers, settings.email_provider)
+            )
         except TemplateError as exc:
             raise ConfigError(f"notifier.rules[{i}].template: {exc}") from exc
     return rules
@@ -50,8 +51,8 @@ async def serve(config: Config) -> None:
     db = open_database(settings.database_url, pool_size=settings.db_workers)
     outbox = outbox_model(db)
     repository = NotificationsRepository(db, notification_model(db), outbox)
-    repository.create_tables()
     executor = DatabaseExecutor(db, settings.db_workers)
+    await executor.run(repository.create_tables)
     broker = Broker(config.nats, name="notifier")
     relay = OutboxRelay(
         executor,

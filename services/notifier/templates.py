@@ -22,7 +22,9 @@ import jinja2
 
 BUILTIN_DIR = Path(__file__).parent / "templates"
 HEADERS = {"subject": "Subject", "reply-to": "Reply-To"}
-_ENV = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True)
+_ENV = jinja2.Environment(
+    undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True
+)
 
 
 class TemplateError(ValueError):

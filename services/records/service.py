@@ -18,8 +18,8 @@ async def serve(config: Config) -> None:
     db = open_database(settings.database_url, pool_size=settings.db_workers)
     outbox = outbox_model(db)
     repository = RecordsRepository(db, BUILTIN_COLLECTIONS, outbox)
-    repository.create_tables()
     executor = DatabaseExecutor(db, settings.db_workers)
+    await executor.run(repository.create_tables)
     broker = Broker(config.nats, name="records")
     relay = OutboxRelay(
         executor,

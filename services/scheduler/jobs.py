@@ -36,8 +36,10 @@ def job_specs(config: SchedulerConfig) -> list[JobSpec]:
     specs = [JobSpec("heartbeat", duration_seconds(config.heartbeat_every))]
     for i, job in enumerate(config.jobs):
         if job.name == "heartbeat":
-            raise ConfigError(f"scheduler.jobs[{i}].name: 'heartbeat' is built in "
-                              "(set scheduler.heartbeat_every instead)")
+            raise ConfigError(
+                f"scheduler.jobs[{i}].name: 'heartbeat' is built in "
+                "(set scheduler.heartbeat_every instead)"
+            )
         seconds = duration_seconds(job.every)
         if job.at and seconds % 86400:
             raise ConfigError(f"scheduler.jobs[{i}].at: only allowed when `every` is in days")

@@ -99,8 +99,12 @@ class JobRunner:
             )
             for attempt in range(1, PUBLISH_ATTEMPTS + 1):
                 try:
-                    await js.publish(event.subject, event.payload, timeout=self._publish_timeout,
-                                     headers={"Nats-Msg-Id": event.id})
+                    await js.publish(
+                        event.subject,
+                        event.payload,
+                        timeout=self._publish_timeout,
+                        headers={"Nats-Msg-Id": event.id},
+                    )
                     state.last_run, state.run_count = now, state.run_count + 1
                     log.info("fired", extra={"fields": {"job": firing.job, "slot": firing.slot}})
                     break

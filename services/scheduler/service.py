@@ -16,7 +16,9 @@ async def serve(config: Config) -> None:
     runner = JobRunner(job_specs(config.scheduler), broker, config.nats.request_timeout)
     runtime = ServiceRuntime("scheduler", config.scheduler.grpc_listen)
     runtime.add_service(
-        jobs_pb2, "JobsService", jobs_pb2_grpc.add_JobsServiceServicer_to_server,
+        jobs_pb2,
+        "JobsService",
+        jobs_pb2_grpc.add_JobsServiceServicer_to_server,
         JobsServicer(runner),
     )
     runtime.start_background(broker.connect())

@@ -29,28 +29,37 @@ class _Handler:
     def __init__(self, sink: SmtpSink) -> None:
         self._sink = sink
 
-    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 (aiosmtpd API)
+    async def handle_DATA(self, server, session, envelope) -> str:
         if self._sink.delay:
             await asyncio.sleep(self._sink.delay)
+        if not self._sink.reply.startswith("250"):
+            return self._sink.reply
         parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
         self._sink.add(Received(parsed, time.monotonic()))
         return "250 OK"
 
 
 class SmtpSink:
-    def __init__(self, delay: float = 0.0) -> None:
+    """Set `delay` to answer slowly, `reply` (e.g. "451 try later") to refuse messages."""
+
+    def __init__(self, delay: float = 0.0, port: int | None = None) -> None:
         self.delay = delay
-        self.port = free_port()
+        self.reply = "250 OK"
+        self.port = port or free_port()
         self._messages: list[Received] = []
         self._changed = threading.Condition()
+        self._started = False
         self._controller = Controller(_Handler(self), hostname="127.0.0.1", port=self.port)
 
     def start(self) -> SmtpSink:
         self._controller.start()
+        self._started = True
         return self
 
     def stop(self) -> None:
-        self._controller.stop()
+        if self._started:
+            self._controller.stop()
+            self._started = False
 
     def add(self, received: Received) -> None:
         with self._changed:
@@ -69,6 +78,8 @@ class SmtpSink:
             while len(self._messages) < count:
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    raise AssertionError(f"{len(self._messages)} of {count} emails after {timeout}s")
+                    raise AssertionError(
+                        f"{len(self._messages)} of {count} emails after {timeout}s"
+                    )
                 self._changed.wait(left)
             return list(self._messages)

@@ -3,6 +3,7 @@ ports with its databases in a temporary folder, wired as `joist run` wires them.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -34,9 +35,14 @@ class Stack:
             "JOIST_RECORDS_DATABASE_URL": f"sqlite:///{workdir}/records.db",
             "JOIST_NOTIFIER_DATABASE_URL": f"sqlite:///{workdir}/notifier.db",
             "JOIST_NOTIFIER_CONSOLE_PATH": str(workdir / "mail.log"),
-            **{f"JOIST_{n.upper()}_GRPC_LISTEN": f"127.0.0.1:{p}" for n, p in self.grpc_ports.items()},
-            **{f"JOIST_GATEWAY_{n.upper()}_TARGET": f"127.0.0.1:{self.grpc_ports[n]}"
-               for n in ("records", "notifier", "scheduler")},
+            **{
+                f"JOIST_{n.upper()}_GRPC_LISTEN": f"127.0.0.1:{p}"
+                for n, p in self.grpc_ports.items()
+            },
+            **{
+                f"JOIST_GATEWAY_{n.upper()}_TARGET": f"127.0.0.1:{self.grpc_ports[n]}"
+                for n in ("records", "notifier", "scheduler")
+            },
             **(extra_env or {}),
         }
         if not (workdir / "joist.toml").exists():
@@ -61,7 +67,10 @@ class Stack:
         log = (self.workdir / f"{name}.log").open("ab")
         self.processes[name] = subprocess.Popen(
             [sys.executable, "-m", "services.cli.main", "serve", name],
-            env=self.env, stdout=log, stderr=subprocess.STDOUT, cwd=self.workdir,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=self.workdir,
             preexec_fn=die_with_parent,
         )
 
@@ -72,7 +81,9 @@ class Stack:
             while True:
                 process = self.processes[name]
                 if process.poll() is not None:
-                    raise RuntimeError(f"{name} exited with {process.returncode}:\n{self.log(name)}")
+                    raise RuntimeError(
+                        f"{name} exited with {process.returncode}:\n{self.log(name)}"
+                    )
                 try:
                     reply = stub.Check(health_pb2.HealthCheckRequest(), timeout=1)
                     if reply.status == health_pb2.HealthCheckResponse.SERVING:
@@ -100,8 +111,6 @@ class Stack:
     def stop(self) -> None:
         for name in list(reversed(SERVICES)):
             if name in self.processes:
-                try:
+                with contextlib.suppress(subprocess.TimeoutExpired):
                     self.stop_service(name)
-                except subprocess.TimeoutExpired:
-                    pass
         self.nats.stop()

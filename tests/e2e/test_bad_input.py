@@ -1,0 +1,154 @@
+"""Bad requests through the real gateway and records: the right 4xx, a google.rpc.Status body
+naming the problem, never a 500, and nothing stored."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+RECORDS = "/v1/collections/contact_messages/records"
+GOOD = {"name": "Ann", "email": "ann@example.com", "message": "Hello"}
+JSON = {"content-type": "application/json"}
+
+
+@pytest.fixture(scope="module")
+def api(module_api: httpx.Client) -> httpx.Client:
+    return module_api
+
+
+def _status(response: httpx.Response, http: int, code: int) -> dict:
+    assert response.status_code == http, response.text
+    body = response.json()
+    assert body["code"] == code
+    assert isinstance(body["message"], str) and body["message"]
+    assert isinstance(body["details"], list)
+    return body
+
+
+def _violations(body: dict) -> dict[str, str]:
+    found = {}
+    for detail in body["details"]:
+        if detail["@type"].endswith("google.rpc.BadRequest"):
+            found |= {v["field"]: v["description"] for v in detail["fieldViolations"]}
+    return found
+
+
+def test_malformed_json(api: httpx.Client):
+    body = _status(api.post(RECORDS, content=b'{"name": "Ann",', headers=JSON), 400, 3)
+    assert "not valid JSON" in body["message"]
+
+
+def test_body_that_is_not_an_object(api: httpx.Client):
+    body = _status(api.post(RECORDS, content=b"[1, 2]", headers=JSON), 400, 3)
+    assert "JSON object" in body["message"]
+
+
+@pytest.mark.parametrize("missing", ["name", "email", "message"])
+def test_missing_required_field(api: httpx.Client, missing: str):
+    data = {k: v for k, v in GOOD.items() if k != missing}
+    body = _status(api.post(RECORDS, json=data), 400, 3)
+    assert _violations(body) == {missing: "is required"}
+
+
+def test_every_problem_is_reported_at_once(api: httpx.Client):
+    body = _status(api.post(RECORDS, json={"email": "nope", "message": 5}), 400, 3)
+    assert set(_violations(body)) == {"name", "email", "message"}
+
+
+@pytest.mark.parametrize("address", ["ann", "ann@", "@example.com", "ann @example.com", "a@b@c"])
+def test_bad_email(api: httpx.Client, address: str):
+    body = _status(api.post(RECORDS, json={**GOOD, "email": address}), 400, 3)
+    assert "not a valid email address" in _violations(body)["email"]
+
+
+def test_unknown_field(api: httpx.Client):
+    body = _status(api.post(RECORDS, json={**GOOD, "phone": "123"}), 400, 3)
+    assert "unknown field" in _violations(body)["phone"]
+
+
+def test_too_long_field(api: httpx.Client):
+    body = _status(api.post(RECORDS, json={**GOOD, "message": "x" * 5001}), 400, 3)
+    assert "at most 5000" in _violations(body)["message"]
+
+
+def test_wrong_type(api: httpx.Client):
+    body = _status(api.post(RECORDS, json={**GOOD, "name": ["Ann"]}), 400, 3)
+    assert _violations(body)["name"] == "must be a string"
+
+
+def test_two_mib_body(api: httpx.Client):
+    big = {**GOOD, "message": "x" * (2 * 1024 * 1024)}
+    body = _status(api.post(RECORDS, json=big), 413, 3)
+    assert "larger than" in body["message"]
+
+
+def test_wrong_content_type(api: httpx.Client):
+    response = api.post(
+        RECORDS, content=b"name=Ann", headers={"content-type": "application/x-www-form-urlencoded"}
+    )
+    assert "application/json" in _status(response, 415, 3)["message"]
+
+
+def test_unknown_path(api: httpx.Client):
+    _status(api.get("/v1/nothing-here"), 404, 5)
+    _status(api.post("/v1/collections/contact_messages/records/extra/segments", json=GOOD), 404, 5)
+
+
+def test_unknown_collection(api: httpx.Client):
+    body = _status(api.post("/v1/collections/nope/records", json=GOOD), 404, 5)
+    assert "nope" in body["message"]
+
+
+def test_unknown_record(api: httpx.Client):
+    _status(api.get(f"{RECORDS}/01900000-0000-7000-8000-000000000000"), 404, 5)
+    _status(api.get("/v1/notifications/does-not-exist"), 404, 5)
+
+
+def test_wrong_method(api: httpx.Client):
+    response = api.delete(RECORDS)
+    _status(response, 405, 12)
+    assert set(response.headers["allow"].split(", ")) == {"GET", "POST"}
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"page_size": "ten"}, "page_size"),
+        ({"page_size": "-1"}, "page_size"),
+        ({"page_size": "99999999999"}, "page_size"),
+        ({"page_token": "garbage!"}, "page_token"),
+        ({"colour": "red"}, "colour"),
+    ],
+)
+def test_bad_query_parameters(api: httpx.Client, params: dict, field: str):
+    body = _status(api.get(RECORDS, params=params), 400, 3)
+    assert field in body["message"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "state = BOGUS",
+        'nope = "x"',
+        'state = SENT OR rule = "x"',
+        '"; DROP TABLE notifications',
+        "x" * 5000,
+    ],
+)
+def test_bad_notification_filters(api: httpx.Client, text: str):
+    body = _status(api.get("/v1/notifications", params={"filter": text}), 400, 3)
+    assert "filter" in body["message"]
+
+
+def test_nothing_bad_is_stored(api: httpx.Client):
+    before = api.get(RECORDS, params={"page_size": 1000}).json()["records"]
+    for data in ({"name": "x"}, {**GOOD, "email": "bad"}, {**GOOD, "extra": 1}):
+        assert api.post(RECORDS, json=data).status_code == 400
+    assert api.get(RECORDS, params={"page_size": 1000}).json()["records"] == before
+    assert api.post(RECORDS, json=GOOD).status_code == 200
+    assert len(api.get(RECORDS, params={"page_size": 1000}).json()["records"]) == len(before) + 1
+
+
+def test_request_id_is_returned_and_generated(api: httpx.Client):
+    assert api.get(RECORDS, headers={"x-request-id": "abc-1"}).headers["x-request-id"] == "abc-1"
+    assert len(api.get(RECORDS).headers["x-request-id"]) >= 16

@@ -1,0 +1,74 @@
+"""Health of every service, the scheduler's heartbeat on the stream, and the jobs API."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import grpc
+import httpx
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from tests.support.jetstream import stream_messages
+from tests.support.stack import Stack
+
+SERVICE_NAMES = {
+    "records": "joist.v1.RecordsService",
+    "notifier": "joist.v1.NotificationsService",
+    "scheduler": "joist.v1.JobsService",
+    "gateway": "",
+}
+
+
+def test_every_service_is_serving(stack: Stack, api: httpx.Client):
+    for service, name in SERVICE_NAMES.items():
+        with grpc.insecure_channel(stack.grpc_target(service)) as channel:
+            reply = health_pb2_grpc.HealthStub(channel).Check(
+                health_pb2.HealthCheckRequest(service=name), timeout=2
+            )
+            assert reply.status == health_pb2.HealthCheckResponse.SERVING, service
+    assert api.get("/healthz").status_code == 200
+    assert api.get("/readyz").status_code == 200
+
+
+def test_readyz_fails_when_an_upstream_is_down(stack: Stack, api: httpx.Client):
+    assert stack.stop_service("notifier") == 0  # SIGTERM: a clean, graceful exit
+    assert api.get("/readyz").status_code == 503
+    assert api.get("/healthz").status_code == 200
+    response = api.get("/v1/notifications")
+    assert response.status_code == 503 and response.json()["code"] == 14
+
+
+def test_heartbeat_is_published_once_per_slot(stack: Stack):
+    messages = asyncio.run(
+        stream_messages(stack.nats.url, "joist.events.schedule.heartbeat", 2, wait=5)
+    )
+    messages = messages[:2]
+    assert len(messages) == 2
+    ids = [m.headers["Nats-Msg-Id"] for m in messages]
+    assert all(i.startswith("heartbeat:") for i in ids) and len(set(ids)) == 2
+    event = json.loads(messages[0].data)
+    assert event["type"] == "joist.schedule.heartbeat"
+    assert event["data"]["job"] == "heartbeat" and event["id"] == ids[0]
+
+
+def test_jobs_api(api: httpx.Client):
+    jobs = api.get("/v1/jobs").json()["jobs"]
+    assert [j["name"] for j in jobs] == ["heartbeat"]
+    assert jobs[0]["schedule"] == "every 1 seconds"
+    assert jobs[0]["subject"] == "joist.events.schedule.heartbeat"
+    assert api.get("/v1/jobs/heartbeat").json()["name"] == "heartbeat"
+    ran = api.post("/v1/jobs/heartbeat:run", json={})
+    assert ran.status_code == 200 and ran.json()["name"] == "heartbeat"
+    missing = api.get("/v1/jobs/nope")
+    assert missing.status_code == 404 and "nope" in missing.json()["message"]
+    assert api.post("/v1/jobs/nope:run", json={}).status_code == 404
+
+
+@pytest.mark.parametrize("body", [b'{"name": "other"}', b'{"bogus": 1}'])
+def test_run_job_body_cannot_rename_or_carry_unknown_fields(api: httpx.Client, body: bytes):
+    response = api.post(
+        "/v1/jobs/heartbeat:run", content=body, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 400, response.text

@@ -116,7 +116,7 @@ class Supervisor:
         print("Joist stopped.", flush=True)
 
     async def _announce(self) -> None:
-        """Prints the URLs once the gateway answers /readyz."""
+        """Prints the URLs once the gateway reports every upstream serving."""
         host, _, port = self._config.gateway.http_listen.rpartition(":")
         base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{port}"
         while True:
@@ -126,11 +126,11 @@ class Supervisor:
                 writer.write(
                     f"GET /readyz HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode()
                 )
-                status = await reader.readline()
+                answer = await reader.read()
                 writer.close()
             except OSError:
                 continue
-            if b" 200 " in status:
+            if b'"status": "ok"' in answer:
                 break
         print(
             f"\nJoist is up.\n  REST API   {base}/v1/...\n  health     {base}/healthz"

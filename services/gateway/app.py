@@ -3,11 +3,13 @@ and answers JSON; `/healthz` and `/readyz` for probes.
 
 Bad requests are answered here, before any upstream call: unknown path 404, wrong method 405
 (with Allow), body over the cap 413, non-JSON content type 415, malformed input 400 — each with
-a `google.rpc.Status` JSON body.
+a `google.rpc.Status` JSON body. `/readyz` is 200 while the gateway runs, with each upstream's
+health in the body.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 import uuid
@@ -51,7 +53,7 @@ class GatewayApp:
         upstreams: Upstreams,
         max_body_bytes: int,
         upstream_timeout: float,
-        ready: Callable[[], Awaitable[bool]],
+        upstream_health: Callable[[], Awaitable[dict[str, str]]],
     ) -> None:
         self._router = router
         self._endpoints = {}
@@ -60,7 +62,7 @@ class GatewayApp:
             self._endpoints[id(route)] = Endpoint(route, request_class, call)
         self._max_body = max_body_bytes
         self._timeout = upstream_timeout
-        self._ready = ready
+        self._upstream_health = upstream_health
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -101,11 +103,10 @@ class GatewayApp:
     ) -> int:
         method, path = scope["method"], scope["path"]
         reply = _Reply(send, request_id)
-        if path in ("/healthz", "/readyz"):
-            ok = path == "/healthz" or await self._ready()
-            return await reply.json(
-                200 if ok else 503, b'{"status":"ok"}' if ok else b'{"status":"unavailable"}'
-            )
+        if path == "/healthz":
+            return await reply.json(200, b'{"status":"ok"}')
+        if path == "/readyz":
+            return await reply.json(200, await self._readiness())
         found = self._router.match(method, path)
         if found is None:
             allowed = self._router.allowed_methods(path)
@@ -164,6 +165,15 @@ class GatewayApp:
             status, payload = from_rpc_error(error)
             return await reply.json(status, payload)
         return await reply.json(200, render_response(route, response))
+
+    async def _readiness(self) -> bytes:
+        """Ready whenever the gateway runs: an upstream outage is answered per request (503),
+        and must not take every gateway out of its Service. The body tells which upstreams
+        serve: `status` is "ok" when all do, "degraded" otherwise."""
+        upstreams = await self._upstream_health()
+        healthy = all(status == "SERVING" for status in upstreams.values())
+        document = {"status": "ok" if healthy else "degraded", "upstreams": upstreams}
+        return json.dumps(document).encode()
 
 
 class _Reply:

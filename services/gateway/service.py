@@ -8,7 +8,6 @@ import contextlib
 from collections.abc import Iterator
 
 import uvicorn
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from joist.v1 import jobs_pb2, notifications_pb2, records_pb2
 from services.common.config import Config
@@ -68,18 +67,9 @@ async def serve(config: Config) -> None:
     settings = config.gateway
     router, upstreams = build_router(config)
 
-    async def ready() -> bool:
-        checks = [
-            health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=1)
-            for channel in upstreams.channels()
-        ]
-        results = await asyncio.gather(*checks, return_exceptions=True)
-        return all(
-            not isinstance(r, BaseException) and r.status == health_pb2.HealthCheckResponse.SERVING
-            for r in results
-        )
-
-    app = GatewayApp(router, upstreams, settings.max_body_bytes, settings.upstream_timeout, ready)
+    app = GatewayApp(
+        router, upstreams, settings.max_body_bytes, settings.upstream_timeout, upstreams.health
+    )
     host, _, port = settings.http_listen.rpartition(":")
     front_door = HttpFrontDoor(
         _EmbeddedServer(

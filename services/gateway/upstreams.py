@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 
 import grpc
 from google.protobuf import message_factory
 from google.protobuf.descriptor import MethodDescriptor
 from google.protobuf.message import Message
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 CHANNEL_OPTIONS = [
     ("grpc.keepalive_time_ms", 30_000),
@@ -41,8 +43,24 @@ class Upstreams:
         )
         return request_class, call
 
-    def channels(self) -> list[grpc.aio.Channel]:
-        return list(self._channels.values())
+    async def health(self) -> dict[str, str]:
+        """Each upstream service's health status name (UNAVAILABLE when it does not answer)."""
+
+        async def check(service: str) -> str:
+            channel = self._channels.get(self._targets[service])
+            if channel is None:
+                return "UNKNOWN"
+            try:
+                reply = await health_pb2_grpc.HealthStub(channel).Check(
+                    health_pb2.HealthCheckRequest(service=service), timeout=1
+                )
+            except grpc.aio.AioRpcError as error:
+                return error.code().name
+            return health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status)
+
+        services = sorted(self._targets)
+        statuses = await asyncio.gather(*(check(service) for service in services))
+        return dict(zip(services, statuses, strict=True))
 
     async def close(self) -> None:
         for channel in self._channels.values():

@@ -29,13 +29,26 @@ def test_every_service_is_serving(stack: Stack, api: httpx.Client):
             )
             assert reply.status == health_pb2.HealthCheckResponse.SERVING, service
     assert api.get("/healthz").status_code == 200
-    assert api.get("/readyz").status_code == 200
+    ready = api.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json() == {
+        "status": "ok",
+        "upstreams": {
+            "joist.v1.JobsService": "SERVING",
+            "joist.v1.NotificationsService": "SERVING",
+            "joist.v1.RecordsService": "SERVING",
+        },
+    }
 
 
-def test_readyz_fails_when_an_upstream_is_down(stack: Stack, api: httpx.Client):
+def test_an_upstream_outage_is_reported_and_answered_per_request(stack: Stack, api: httpx.Client):
     assert stack.stop_service("notifier") == 0  # SIGTERM: a clean, graceful exit
-    assert api.get("/readyz").status_code == 503
-    assert api.get("/healthz").status_code == 200
+    ready = api.get("/readyz")
+    assert ready.status_code == 200  # the gateway still serves the other services
+    assert ready.json()["status"] == "degraded"
+    assert ready.json()["upstreams"]["joist.v1.NotificationsService"] == "UNAVAILABLE"
+    assert ready.json()["upstreams"]["joist.v1.RecordsService"] == "SERVING"
+    assert api.get("/v1/jobs").status_code == 200
     response = api.get("/v1/notifications")
     assert response.status_code == 503 and response.json()["code"] == 14
 

@@ -69,7 +69,7 @@ def _apply_body(route: Route, message: Message, body: bytes) -> dict[str, Any] |
         return None
     try:
         document = json.loads(body) if body.strip() else {}
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
         raise BadInput("", f"request body is not valid JSON: {exc}") from exc
     target = message
     if route.body != "*":

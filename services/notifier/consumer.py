@@ -3,7 +3,8 @@
 One fetch loop asks for the next message and is woken as soon as one is stored (a long pull,
 not a timer); each message is handled in its own task, at most `concurrency` at a time. Acks are
 explicit: `ack` once handled, `nak(delay)` with backoff when a delivery must be retried (never a
-bare `nak()`), `term` for a message that is not a CloudEvent.
+bare `nak()`), `term` for a message that is not a CloudEvent or that failed unexpectedly
+`max_deliveries` times (logged as an error).
 """
 
 from __future__ import annotations
@@ -23,17 +24,24 @@ from services.notifier.dispatcher import Dispatcher
 log = logging.getLogger(__name__)
 
 DURABLE = "notifier"
+UNEXPECTED_FAILURE_DELAY = 5.0
 
 
 class EventConsumer:
     def __init__(
-        self, broker: Broker, dispatcher: Dispatcher, concurrency: int, ack_wait: float
+        self,
+        broker: Broker,
+        dispatcher: Dispatcher,
+        concurrency: int,
+        ack_wait: float,
+        max_deliveries: int,
     ) -> None:
         self._broker = broker
         self._dispatcher = dispatcher
         self._slots = asyncio.Semaphore(concurrency)
         self._concurrency = concurrency
         self._ack_wait = ack_wait
+        self._max_deliveries = max_deliveries
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def run(self) -> None:
@@ -85,8 +93,16 @@ class EventConsumer:
         try:
             retry_in = await self._dispatcher.dispatch(event, rules) if rules else None
         except Exception:
+            if msg.metadata.num_delivered >= self._max_deliveries:
+                log.exception(
+                    "handling event %s failed %d times; giving up on it",
+                    event["id"],
+                    msg.metadata.num_delivered,
+                )
+                await msg.term()
+                return
             log.exception("handling event %s failed; redelivering", event["id"])
-            retry_in = 5.0
+            retry_in = UNEXPECTED_FAILURE_DELAY
         try:
             if retry_in is None:
                 await msg.ack()

@@ -64,7 +64,11 @@ async def serve(config: Config) -> None:
     )
     dispatcher = Dispatcher(rules, repository, executor, relay, settings)
     consumer = EventConsumer(
-        broker, dispatcher, settings.concurrency, ack_wait=max(30.0, settings.smtp_timeout * 3)
+        broker,
+        dispatcher,
+        settings.concurrency,
+        ack_wait=max(30.0, settings.smtp_timeout * 3),
+        max_deliveries=settings.max_attempts,
     )
     runtime = ServiceRuntime("notifier", settings.grpc_listen)
     runtime.add_service(

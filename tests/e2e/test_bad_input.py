@@ -38,6 +38,19 @@ def test_malformed_json(api: httpx.Client):
     assert "not valid JSON" in body["message"]
 
 
+@pytest.mark.parametrize("body", [b"[" * 200_000, b'{"a":' * 100_000 + b"1" + b"}" * 100_000])
+def test_deeply_nested_json(api: httpx.Client, body: bytes):
+    _status(api.post(RECORDS, content=body, headers=JSON), 400, 3)
+
+
+def test_deep_but_valid_json_in_a_field(api: httpx.Client):
+    nested: object = "x"
+    for _ in range(150):
+        nested = {"a": nested}
+    body = _status(api.post(RECORDS, json={**GOOD, "message": nested}), 400, 3)
+    assert "too deep" in body["message"]
+
+
 def test_body_that_is_not_an_object(api: httpx.Client):
     body = _status(api.post(RECORDS, content=b"[1, 2]", headers=JSON), 400, 3)
     assert "JSON object" in body["message"]

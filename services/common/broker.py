@@ -2,9 +2,8 @@
 is down), reconnects forever, and creates the `JOIST_EVENTS` stream idempotently.
 
     broker = Broker(config.nats, name="records")
-    runtime.start_background(broker.connect())
+    broker.attach(runtime)               # connects in the background, drains at shutdown
     js = await broker.jetstream()        # waits until connected and the stream exists
-    await broker.close()                 # drains: flushes pending publishes, then closes
 """
 
 from __future__ import annotations
@@ -19,6 +18,7 @@ from nats.js.api import StorageType, StreamConfig
 from nats.js.errors import BadRequestError, NotFoundError
 
 from services.common.config import NatsConfig
+from services.common.server import ServiceRuntime
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +63,11 @@ class Broker:
         self._js = js
         self._ready.set()
         log.info("connected to NATS", extra={"fields": {"url": client.connected_url.netloc}})
+
+    def attach(self, runtime: ServiceRuntime) -> None:
+        """Connects in the background while `runtime` serves; drains at its shutdown."""
+        runtime.start_background(self.connect())
+        runtime.on_shutdown(self.close)
 
     async def jetstream(self) -> JetStreamContext:
         await self._ready.wait()

@@ -5,9 +5,8 @@ from __future__ import annotations
 from joist.v1 import notifications_pb2, notifications_pb2_grpc
 from services.common.broker import Broker
 from services.common.config import Config, ConfigError, NotifierConfig
-from services.common.database import DatabaseExecutor, open_database
-from services.common.outbox import OutboxRelay, outbox_model
 from services.common.server import ServiceRuntime
+from services.common.store import EventStore
 from services.notifier.consumer import EventConsumer
 from services.notifier.dispatcher import Dispatcher, Rule
 from services.notifier.models import notification_model
@@ -48,21 +47,11 @@ def build_rules(settings: NotifierConfig) -> list[Rule]:
 async def serve(config: Config) -> None:
     settings = config.notifier
     rules = build_rules(settings)
-    db = open_database(settings.database_url, pool_size=settings.db_workers)
-    outbox = outbox_model(db)
-    repository = NotificationsRepository(db, notification_model(db), outbox)
-    executor = DatabaseExecutor(db, settings.db_workers)
-    await executor.run(repository.create_tables)
     broker = Broker(config.nats, name="notifier")
-    relay = OutboxRelay(
-        executor,
-        outbox,
-        broker,
-        publish_timeout=config.nats.request_timeout,
-        poll_interval=settings.relay_poll_interval,
-        batch_size=settings.relay_batch_size,
-    )
-    dispatcher = Dispatcher(rules, repository, executor, relay, settings)
+    store = EventStore.open(settings, broker, config.nats.request_timeout)
+    repository = NotificationsRepository(store.db, notification_model(store.db), store.outbox)
+    await store.executor.run(repository.create_tables)
+    dispatcher = Dispatcher(rules, repository, store.executor, store.relay, settings)
     consumer = EventConsumer(
         broker,
         dispatcher,
@@ -75,12 +64,10 @@ async def serve(config: Config) -> None:
         notifications_pb2,
         "NotificationsService",
         notifications_pb2_grpc.add_NotificationsServiceServicer_to_server,
-        NotificationsServicer(repository, executor),
+        NotificationsServicer(repository, store.executor),
     )
-    runtime.start_background(broker.connect())
-    runtime.start_background(relay.run())
+    broker.attach(runtime)
+    store.attach(runtime)
     runtime.start_background(consumer.run())
-    runtime.on_shutdown(broker.close)
     runtime.on_shutdown(dispatcher.close)
-    runtime.on_shutdown(executor.close)
     await runtime.run()

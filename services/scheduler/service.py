@@ -21,7 +21,6 @@ async def serve(config: Config) -> None:
         jobs_pb2_grpc.add_JobsServiceServicer_to_server,
         JobsServicer(runner),
     )
-    runtime.start_background(broker.connect())
+    broker.attach(runtime)
     runtime.start_background(runner.run())
-    runtime.on_shutdown(broker.close)
     await runtime.run()

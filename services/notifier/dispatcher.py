@@ -81,7 +81,10 @@ class Dispatcher:
         return min(pending) if pending else None
 
     def close(self) -> None:
+        """Waits for sends in progress, then closes the providers' connections."""
         self._senders.shutdown(wait=True)
+        for provider in {id(rule.provider): rule.provider for rule in self._rules}.values():
+            provider.close()
 
     async def _deliver(self, event: dict[str, Any], rule: Rule) -> float | None:
         draft, reply_to, problem = self._draft(event, rule)

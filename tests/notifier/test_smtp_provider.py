@@ -11,7 +11,7 @@ from tests.support.smtp import SmtpSink
 
 EMAIL = Email(
     message_id="n1",
-    sender="Joist <noreply@example.com>",
+    sender="Jöist <noreply@example.com>",
     to="admin@example.com",
     subject="Héllo",
     body="Body ✓\n",
@@ -28,6 +28,7 @@ def test_delivers_a_complete_message(smtp_sink: SmtpSink):
     (received,) = smtp_sink.wait_for(1, timeout=5)
     assert received.message["Subject"] == "Héllo"
     assert received.message["Reply-To"] == "ann@example.com"
+    assert received.message["From"] == "Jöist <noreply@example.com>"
     assert received.message["Message-ID"].startswith("<n1@")
     assert received.body.replace("\r\n", "\n") == "Body ✓\n"
 
@@ -52,3 +53,19 @@ def test_a_silent_server_times_out(smtp_sink: SmtpSink):
     provider = SmtpProvider(SmtpSettings(host="127.0.0.1", port=smtp_sink.port, timeout=0.5))
     with pytest.raises(TransientError, match="timed out"):
         provider.send(EMAIL)
+
+
+def test_a_connection_serves_many_emails_and_is_replaced_when_dropped(smtp_sink: SmtpSink):
+    provider = _provider(smtp_sink.port)
+    for _ in range(3):
+        provider.send(EMAIL)
+    assert smtp_sink.connections == 1
+    smtp_sink.stop()  # the server goes away and comes back: the kept connection is dead
+    restarted = SmtpSink(port=smtp_sink.port).start()
+    try:
+        provider.send(EMAIL)
+        assert len(restarted.wait_for(1, timeout=5)) == 1
+        assert restarted.connections == 1
+    finally:
+        provider.close()
+        restarted.stop()

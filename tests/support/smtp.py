@@ -29,6 +29,11 @@ class _Handler:
     def __init__(self, sink: SmtpSink) -> None:
         self._sink = sink
 
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        self._sink.connections += 1
+        session.host_name = hostname
+        return responses
+
     async def handle_DATA(self, server, session, envelope) -> str:
         if self._sink.delay:
             await asyncio.sleep(self._sink.delay)
@@ -45,6 +50,7 @@ class SmtpSink:
     def __init__(self, delay: float = 0.0, port: int | None = None) -> None:
         self.delay = delay
         self.reply = "250 OK"
+        self.connections = 0  # EHLOs seen: one per SMTP session
         self.port = port or free_port()
         self._messages: list[Received] = []
         self._changed = threading.Condition()

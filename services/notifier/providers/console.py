@@ -28,3 +28,6 @@ class ConsoleProvider:
                 out.write(text + "\n" + "=" * 72 + "\n")
         except OSError as exc:
             raise TransientError(f"cannot write {self._path}: {exc.strerror}") from exc
+
+    def close(self) -> None:
+        """Nothing stays open between emails."""

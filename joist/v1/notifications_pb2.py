@@ -26,7 +26,7 @@ from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1cjoist/v1/notifications.proto\x12\x08joist.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe8\x03\n\x0cNotification\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04rule\x18\x02 \x01(\t\x12\x10\n\x08\x65vent_id\x18\x03 \x01(\t\x12\x12\n\nevent_type\x18\x04 \x01(\t\x12\x15\n\revent_subject\x18\x05 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x06 \x01(\t\x12\x10\n\x08provider\x18\x07 \x01(\t\x12\x11\n\trecipient\x18\x08 \x01(\t\x12\r\n\x05title\x18\t \x01(\t\x12\x0c\n\x04\x62ody\x18\n \x01(\t\x12+\n\x05state\x18\x0b \x01(\x0e\x32\x1c.joist.v1.Notification.State\x12\x10\n\x08\x61ttempts\x18\x0c \x01(\x05\x12\x12\n\nlast_error\x18\r \x01(\t\x12/\n\x0b\x63reate_time\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\x0f \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12-\n\tsend_time\x18\x10 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"J\n\x05State\x12\x15\n\x11STATE_UNSPECIFIED\x10\x00\x12\n\n\x06QUEUED\x10\x01\x12\x08\n\x04SENT\x10\x02\x12\n\n\x06\x46\x41ILED\x10\x03\x12\x08\n\x04\x44\x45\x41\x44\x10\x04\"$\n\x16GetNotificationRequest\x12\n\n\x02id\x18\x01 \x01(\t\"Q\n\x18ListNotificationsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x03 \x01(\t\"c\n\x19ListNotificationsResponse\x12-\n\rnotifications\x18\x01 \x03(\x0b\x32\x16.joist.v1.Notification\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t2\xfc\x01\n\x14NotificationsService\x12k\n\x0fGetNotification\x12 .joist.v1.GetNotificationRequest\x1a\x16.joist.v1.Notification\"\x1e\x82\xd3\xe4\x93\x02\x18\x12\x16/v1/notifications/{id}\x12w\n\x11ListNotifications\x12\".joist.v1.ListNotificationsRequest\x1a#.joist.v1.ListNotificationsResponse\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/notificationsb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1cjoist/v1/notifications.proto\x12\x08joist.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xfa\x03\n\x0cNotification\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04rule\x18\x02 \x01(\t\x12\x10\n\x08\x65vent_id\x18\x03 \x01(\t\x12\x12\n\nevent_type\x18\x04 \x01(\t\x12\x15\n\revent_subject\x18\x05 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x06 \x01(\t\x12\x10\n\x08provider\x18\x07 \x01(\t\x12\x11\n\trecipient\x18\x08 \x01(\t\x12\r\n\x05title\x18\t \x01(\t\x12\x0c\n\x04\x62ody\x18\n \x01(\t\x12+\n\x05state\x18\x0b \x01(\x0e\x32\x1c.joist.v1.Notification.State\x12\x10\n\x08\x61ttempts\x18\x0c \x01(\x05\x12\x12\n\nlast_error\x18\r \x01(\t\x12/\n\x0b\x63reate_time\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\x0f \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12-\n\tsend_time\x18\x10 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08reply_to\x18\x11 \x01(\t\"J\n\x05State\x12\x15\n\x11STATE_UNSPECIFIED\x10\x00\x12\n\n\x06QUEUED\x10\x01\x12\x08\n\x04SENT\x10\x02\x12\n\n\x06\x46\x41ILED\x10\x03\x12\x08\n\x04\x44\x45\x41\x44\x10\x04\"$\n\x16GetNotificationRequest\x12\n\n\x02id\x18\x01 \x01(\t\"&\n\x18RetryNotificationRequest\x12\n\n\x02id\x18\x01 \x01(\t\"Q\n\x18ListNotificationsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x03 \x01(\t\"c\n\x19ListNotificationsResponse\x12-\n\rnotifications\x18\x01 \x03(\x0b\x32\x16.joist.v1.Notification\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t2\xf6\x02\n\x14NotificationsService\x12k\n\x0fGetNotification\x12 .joist.v1.GetNotificationRequest\x1a\x16.joist.v1.Notification\"\x1e\x82\xd3\xe4\x93\x02\x18\x12\x16/v1/notifications/{id}\x12w\n\x11ListNotifications\x12\".joist.v1.ListNotificationsRequest\x1a#.joist.v1.ListNotificationsResponse\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/notifications\x12x\n\x11RetryNotification\x12\".joist.v1.RetryNotificationRequest\x1a\x16.joist.v1.Notification\"\'\x82\xd3\xe4\x93\x02!\"\x1c/v1/notifications/{id}:retry:\x01*b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,16 +37,20 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_NOTIFICATIONSSERVICE'].methods_by_name['GetNotification']._serialized_options = b'\202\323\344\223\002\030\022\026/v1/notifications/{id}'
   _globals['_NOTIFICATIONSSERVICE'].methods_by_name['ListNotifications']._loaded_options = None
   _globals['_NOTIFICATIONSSERVICE'].methods_by_name['ListNotifications']._serialized_options = b'\202\323\344\223\002\023\022\021/v1/notifications'
+  _globals['_NOTIFICATIONSSERVICE'].methods_by_name['RetryNotification']._loaded_options = None
+  _globals['_NOTIFICATIONSSERVICE'].methods_by_name['RetryNotification']._serialized_options = b'\202\323\344\223\002!\"\034/v1/notifications/{id}:retry:\001*'
   _globals['_NOTIFICATION']._serialized_start=106
-  _globals['_NOTIFICATION']._serialized_end=594
-  _globals['_NOTIFICATION_STATE']._serialized_start=520
-  _globals['_NOTIFICATION_STATE']._serialized_end=594
-  _globals['_GETNOTIFICATIONREQUEST']._serialized_start=596
-  _globals['_GETNOTIFICATIONREQUEST']._serialized_end=632
-  _globals['_LISTNOTIFICATIONSREQUEST']._serialized_start=634
-  _globals['_LISTNOTIFICATIONSREQUEST']._serialized_end=715
-  _globals['_LISTNOTIFICATIONSRESPONSE']._serialized_start=717
-  _globals['_LISTNOTIFICATIONSRESPONSE']._serialized_end=816
-  _globals['_NOTIFICATIONSSERVICE']._serialized_start=819
-  _globals['_NOTIFICATIONSSERVICE']._serialized_end=1071
+  _globals['_NOTIFICATION']._serialized_end=612
+  _globals['_NOTIFICATION_STATE']._serialized_start=538
+  _globals['_NOTIFICATION_STATE']._serialized_end=612
+  _globals['_GETNOTIFICATIONREQUEST']._serialized_start=614
+  _globals['_GETNOTIFICATIONREQUEST']._serialized_end=650
+  _globals['_RETRYNOTIFICATIONREQUEST']._serialized_start=652
+  _globals['_RETRYNOTIFICATIONREQUEST']._serialized_end=690
+  _globals['_LISTNOTIFICATIONSREQUEST']._serialized_start=692
+  _globals['_LISTNOTIFICATIONSREQUEST']._serialized_end=773
+  _globals['_LISTNOTIFICATIONSRESPONSE']._serialized_start=775
+  _globals['_LISTNOTIFICATIONSRESPONSE']._serialized_end=874
+  _globals['_NOTIFICATIONSSERVICE']._serialized_start=877
+  _globals['_NOTIFICATIONSSERVICE']._serialized_end=1251
 # @@protoc_insertion_point(module_scope)

@@ -45,6 +45,11 @@ class NotificationsServiceStub:
                 request_serializer=joist_dot_v1_dot_notifications__pb2.ListNotificationsRequest.SerializeToString,
                 response_deserializer=joist_dot_v1_dot_notifications__pb2.ListNotificationsResponse.FromString,
                 _registered_method=True)
+        self.RetryNotification = channel.unary_unary(
+                '/joist.v1.NotificationsService/RetryNotification',
+                request_serializer=joist_dot_v1_dot_notifications__pb2.RetryNotificationRequest.SerializeToString,
+                response_deserializer=joist_dot_v1_dot_notifications__pb2.Notification.FromString,
+                _registered_method=True)
 
 
 class NotificationsServiceServicer:
@@ -65,6 +70,14 @@ class NotificationsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RetryNotification(self, request, context):
+        """Sends a DEAD notification again, once: it goes back to QUEUED, then SENT, or DEAD with
+        the new error. Any other state is FAILED_PRECONDITION.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_NotificationsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -77,6 +90,11 @@ def add_NotificationsServiceServicer_to_server(servicer, server):
                     servicer.ListNotifications,
                     request_deserializer=joist_dot_v1_dot_notifications__pb2.ListNotificationsRequest.FromString,
                     response_serializer=joist_dot_v1_dot_notifications__pb2.ListNotificationsResponse.SerializeToString,
+            ),
+            'RetryNotification': grpc.unary_unary_rpc_method_handler(
+                    servicer.RetryNotification,
+                    request_deserializer=joist_dot_v1_dot_notifications__pb2.RetryNotificationRequest.FromString,
+                    response_serializer=joist_dot_v1_dot_notifications__pb2.Notification.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -134,6 +152,33 @@ class NotificationsService:
             '/joist.v1.NotificationsService/ListNotifications',
             joist_dot_v1_dot_notifications__pb2.ListNotificationsRequest.SerializeToString,
             joist_dot_v1_dot_notifications__pb2.ListNotificationsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RetryNotification(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/joist.v1.NotificationsService/RetryNotification',
+            joist_dot_v1_dot_notifications__pb2.RetryNotificationRequest.SerializeToString,
+            joist_dot_v1_dot_notifications__pb2.Notification.FromString,
             options,
             channel_credentials,
             insecure,

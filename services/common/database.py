@@ -41,7 +41,9 @@ def open_database(url: str, pool_size: int = 8) -> peewee.Database:
         return peewee.SqliteDatabase(path, pragmas=SQLITE_PRAGMAS, check_same_thread=False)
     if url.startswith(("postgresql://", "postgres://")):
         pooled = "postgresql+pool://" + url.split("://", 1)[1]
-        return db_url.connect(pooled, max_connections=pool_size, stale_timeout=300)
+        return db_url.connect(
+            pooled, max_connections=pool_size, stale_timeout=300, connect_timeout=5
+        )
     raise ValueError(f"unsupported database URL {url!r}: use sqlite:/// or postgresql://")
 
 

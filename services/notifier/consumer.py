@@ -89,9 +89,10 @@ class EventConsumer:
             log.error("dropping a message that is not a CloudEvent on %s: %s", msg.subject, exc)
             await msg.term()
             return
-        rules = self._dispatcher.matching(msg.subject.removeprefix(SUBJECT_PREFIX))
+        kind = msg.subject.removeprefix(SUBJECT_PREFIX)
         try:
-            retry_in = await self._dispatcher.dispatch(event, rules) if rules else None
+            handled = self._dispatcher.handles(kind)
+            retry_in = await self._dispatcher.dispatch(event, kind) if handled else None
         except Exception:
             if msg.metadata.num_delivered >= self._max_deliveries:
                 log.exception(

@@ -3,7 +3,8 @@ through the rule's provider, and records the outcome in the notification log.
 
 A notification already SENT or DEAD is not sent again, so a redelivered event is harmless.
 `dispatch` returns None when the event is fully handled, or the delay after which it should be
-redelivered because an attempt failed transiently.
+redelivered because an attempt failed transiently. A `notifications.retrying` event (written
+by RetryNotification) makes one more attempt at a DEAD notification that an operator requeued.
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ from services.common.config import NotifierConfig, RuleConfig
 from services.common.database import DatabaseExecutor
 from services.common.events import subject_matches
 from services.common.outbox import OutboxRelay
+from services.notifier.models import NotificationRow
 from services.notifier.providers import Email, EmailProvider, PermanentError, TransientError
-from services.notifier.repository import Draft, NotificationsRepository
+from services.notifier.repository import RETRY_KIND, Draft, NotificationsRepository
 from services.notifier.templates import MessageTemplate, TemplateError, load_template
 
 log = logging.getLogger(__name__)
@@ -59,23 +61,29 @@ class Dispatcher:
     def __init__(
         self,
         rules: list[Rule],
+        providers: dict[str, EmailProvider],
         repository: NotificationsRepository,
         executor: DatabaseExecutor,
         relay: OutboxRelay,
         config: NotifierConfig,
     ) -> None:
         self._rules = rules
+        self._providers = providers
         self._repository = repository
         self._db = executor
         self._relay = relay
         self._config = config
         self._senders = ThreadPoolExecutor(config.concurrency, thread_name_prefix="provider")
 
-    def matching(self, kind: str) -> list[Rule]:
-        """Rules whose pattern matches `kind` (the subject after `joist.events.`)."""
-        return [rule for rule in self._rules if subject_matches(rule.event, kind)]
+    def handles(self, kind: str) -> bool:
+        """Whether an event of `kind` (the subject after `joist.events.`) concerns us."""
+        return kind == RETRY_KIND or any(subject_matches(r.event, kind) for r in self._rules)
 
-    async def dispatch(self, event: dict[str, Any], rules: list[Rule]) -> float | None:
+    async def dispatch(self, event: dict[str, Any], kind: str) -> float | None:
+        if kind == RETRY_KIND:
+            await self._retry(str(event.get("subject", "")))
+            return None
+        rules = [rule for rule in self._rules if subject_matches(rule.event, kind)]
         delays = [await self._deliver(event, rule) for rule in rules]
         pending = [d for d in delays if d is not None]
         return min(pending) if pending else None
@@ -83,45 +91,66 @@ class Dispatcher:
     def close(self) -> None:
         """Waits for sends in progress, then closes the providers' connections."""
         self._senders.shutdown(wait=True)
-        for provider in {id(rule.provider): rule.provider for rule in self._rules}.values():
+        for provider in self._providers.values():
             provider.close()
 
     async def _deliver(self, event: dict[str, Any], rule: Rule) -> float | None:
-        draft, reply_to, problem = self._draft(event, rule)
+        draft, problem = self._draft(event, rule)
         row = await self._db.run(self._repository.open, draft)
         if row.state in ("SENT", "DEAD"):
             return None
         if problem:
-            await self._db.run(self._repository.mark_failed, row.id, problem, True)
-            self._relay.wake()
+            await self._finish(row, problem, dead=True)
             return None
+        return await self._attempt(row, rule.provider, last_chance=False)
+
+    async def _retry(self, notification_id: str) -> None:
+        """An operator's retry of a DEAD notification: one more attempt, now."""
+        row = await self._db.run(self._repository.find, notification_id)
+        if row is not None and row.state == "QUEUED":
+            await self._attempt(row, self._providers[row.provider], last_chance=True)
+
+    async def _attempt(
+        self, row: NotificationRow, provider: EmailProvider, last_chance: bool
+    ) -> float | None:
+        """Sends `row` and records the outcome; returns the delay before the next attempt when
+        the failure is transient and attempts remain."""
         email = Email(
             message_id=row.id,
             sender=self._config.email_from,
-            to=draft.recipient,
-            subject=draft.title,
-            body=draft.body,
-            reply_to=reply_to,
+            to=row.recipient,
+            subject=row.title,
+            body=row.body,
+            reply_to=row.reply_to,
         )
         loop = asyncio.get_running_loop()
         try:
-            await loop.run_in_executor(self._senders, rule.provider.send, email)
+            await loop.run_in_executor(self._senders, provider.send, email)
         except (TransientError, PermanentError) as exc:
-            dead = isinstance(exc, PermanentError) or row.attempts + 1 >= self._config.max_attempts
+            dead = (
+                last_chance
+                or isinstance(exc, PermanentError)
+                or row.attempts + 1 >= self._config.max_attempts
+            )
             log.warning(
                 "delivery failed",
                 extra={"fields": {"notification": row.id, "error": str(exc), "dead": dead}},
             )
-            await self._db.run(self._repository.mark_failed, row.id, str(exc), dead)
-            self._relay.wake()
+            await self._finish(row, str(exc), dead)
             return None if dead else self._backoff(row.attempts + 1)
-        await self._db.run(self._repository.mark_sent, row.id)
-        self._relay.wake()
+        await self._finish(row, "", dead=False)
         return None
 
-    def _draft(self, event: dict[str, Any], rule: Rule) -> tuple[Draft, str, str]:
-        """The notification to create, its Reply-To, and the rendering problem that makes it
-        dead (empty when there is none)."""
+    async def _finish(self, row: NotificationRow, error: str, dead: bool) -> None:
+        if error:
+            await self._db.run(self._repository.mark_failed, row.id, error, dead)
+        else:
+            await self._db.run(self._repository.mark_sent, row.id)
+        self._relay.wake()
+
+    def _draft(self, event: dict[str, Any], rule: Rule) -> tuple[Draft, str]:
+        """The notification to create, and the rendering problem that makes it dead (empty
+        when there is none)."""
         context = _context(event, self._config.admin_email)
         title = body = recipient = reply_to = ""
         problem = ""
@@ -143,8 +172,9 @@ class Dispatcher:
             recipient=recipient[:320],
             title=title,
             body=body,
+            reply_to=reply_to[:320],
         )
-        return draft, reply_to, problem
+        return draft, problem
 
     def _backoff(self, attempts: int) -> float:
         ceiling = min(

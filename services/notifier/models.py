@@ -18,6 +18,7 @@ class NotificationRow(peewee.Model):
     recipient = peewee.CharField(max_length=320)
     title = peewee.TextField(default="")
     body = peewee.TextField(default="")
+    reply_to = peewee.CharField(max_length=320, default="")
     state = peewee.CharField(max_length=10, default="QUEUED", index=True)
     attempts = peewee.IntegerField(default=0)
     last_error = peewee.TextField(default="")

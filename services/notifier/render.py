@@ -23,6 +23,7 @@ def to_proto(row: NotificationRow) -> notifications_pb2.Notification:
         recipient=row.recipient,
         title=row.title,
         body=row.body,
+        reply_to=row.reply_to,
         state=notifications_pb2.Notification.State.Value(row.state),
         attempts=row.attempts,
         last_error=row.last_error,

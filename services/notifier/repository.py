@@ -1,6 +1,6 @@
 """The notification log: creation (idempotent per event and rule), state changes, queries.
 
-Each state change also enqueues a `notifications.<sent|failed|dead>` event in the same
+Each state change also enqueues a `notifications.<sent|failed|dead|retrying>` event in the same
 transaction. Methods are blocking and run on the service's DatabaseExecutor.
 """
 
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import peewee
 
 from services.common.database import write_transaction
-from services.common.errors import InvalidArgument, NotFound
+from services.common.errors import FailedPrecondition, InvalidArgument, NotFound
 from services.common.events import make_event
 from services.common.filtering import parse_filter
 from services.common.ids import new_id
@@ -22,6 +22,7 @@ from services.notifier.models import STATES, NotificationRow
 from services.notifier.render import to_event_json
 
 EVENT_SOURCE = "joist/notifier"
+RETRY_KIND = "notifications.retrying"
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,7 @@ class Draft:
     recipient: str
     title: str
     body: str
+    reply_to: str
 
 
 def _state(text: str) -> str:
@@ -80,6 +82,22 @@ class NotificationsRepository:
             now = utc_now()
             return m.create(id=new_id(), create_time=now, update_time=now, **vars(draft))
 
+    def request_retry(self, notification_id: str) -> NotificationRow:
+        """Requeues a DEAD notification and enqueues the event that makes the consumer try it
+        once more; any other state is FAILED_PRECONDITION."""
+        with write_transaction(self._db):
+            row = self.get(notification_id)
+            if row.state != "DEAD":
+                raise FailedPrecondition(
+                    f"notification {notification_id!r} is {row.state}; "
+                    "only DEAD notifications can be retried"
+                )
+            row.state = "QUEUED"
+            row.update_time = utc_now()
+            row.save()
+            self._publish(row, RETRY_KIND)
+        return row
+
     def mark_sent(self, notification_id: str) -> NotificationRow:
         return self._finish(notification_id, "SENT", "")
 
@@ -98,21 +116,22 @@ class NotificationsRepository:
             else:
                 row.last_error = error[:2000]
             row.save()
-            kind = {"SENT": "sent", "FAILED": "failed", "DEAD": "dead"}[state]
-            event = make_event(
-                f"notifications.{kind}",
-                source=EVENT_SOURCE,
-                subject=row.id,
-                data=to_event_json(row),
-                time=row.update_time,
-            )
-            enqueue(self._outbox, [event])
+            self._publish(row, f"notifications.{state.lower()}")
         return row
+
+    def _publish(self, row: NotificationRow, kind: str) -> None:
+        event = make_event(
+            kind, source=EVENT_SOURCE, subject=row.id, data=to_event_json(row), time=row.update_time
+        )
+        enqueue(self._outbox, [event])
+
+    def find(self, notification_id: str) -> NotificationRow | None:
+        return self._model.get_or_none(self._model.id == notification_id)
 
     def get(self, notification_id: str) -> NotificationRow:
         if not notification_id:
             raise InvalidArgument.field("id", "is required")
-        row = self._model.get_or_none(self._model.id == notification_id)
+        row = self.find(notification_id)
         if row is None:
             raise NotFound(f"notification {notification_id!r} not found")
         return row

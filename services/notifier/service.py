@@ -18,9 +18,8 @@ from services.notifier.servicer import NotificationsServicer
 from services.notifier.templates import TemplateError
 
 
-def build_rules(settings: NotifierConfig) -> list[Rule]:
-    """Compiles the configured rules; a bad one raises ConfigError naming it."""
-    providers: dict[str, EmailProvider] = {
+def build_providers(settings: NotifierConfig) -> dict[str, EmailProvider]:
+    return {
         "console": ConsoleProvider(settings.console_path),
         "smtp": SmtpProvider(
             SmtpSettings(
@@ -33,6 +32,10 @@ def build_rules(settings: NotifierConfig) -> list[Rule]:
             )
         ),
     }
+
+
+def build_rules(settings: NotifierConfig, providers: dict[str, EmailProvider]) -> list[Rule]:
+    """Compiles the configured rules; a bad one raises ConfigError naming it."""
     rules = []
     for i, rule in enumerate(settings.rules):
         try:
@@ -46,12 +49,13 @@ def build_rules(settings: NotifierConfig) -> list[Rule]:
 
 async def serve(config: Config) -> None:
     settings = config.notifier
-    rules = build_rules(settings)
+    providers = build_providers(settings)
+    rules = build_rules(settings, providers)
     broker = Broker(config.nats, name="notifier")
     store = EventStore.open(settings, broker, config.nats.request_timeout)
     repository = NotificationsRepository(store.db, notification_model(store.db), store.outbox)
     await store.executor.run(repository.create_tables)
-    dispatcher = Dispatcher(rules, repository, store.executor, store.relay, settings)
+    dispatcher = Dispatcher(rules, providers, repository, store.executor, store.relay, settings)
     consumer = EventConsumer(
         broker,
         dispatcher,
@@ -64,7 +68,7 @@ async def serve(config: Config) -> None:
         notifications_pb2,
         "NotificationsService",
         notifications_pb2_grpc.add_NotificationsServiceServicer_to_server,
-        NotificationsServicer(repository, store.executor),
+        NotificationsServicer(repository, store.executor, store.relay),
     )
     broker.attach(runtime)
     store.attach(runtime)

@@ -1,4 +1,4 @@
-"""NotificationsService over gRPC: reads the notification log."""
+"""NotificationsService over gRPC: reads the notification log and requeues dead ones."""
 
 from __future__ import annotations
 
@@ -6,14 +6,18 @@ import grpc
 
 from joist.v1 import notifications_pb2, notifications_pb2_grpc
 from services.common.database import DatabaseExecutor
+from services.common.outbox import OutboxRelay
 from services.notifier.render import to_proto
 from services.notifier.repository import NotificationsRepository
 
 
 class NotificationsServicer(notifications_pb2_grpc.NotificationsServiceServicer):
-    def __init__(self, repository: NotificationsRepository, executor: DatabaseExecutor) -> None:
+    def __init__(
+        self, repository: NotificationsRepository, executor: DatabaseExecutor, relay: OutboxRelay
+    ) -> None:
         self._repository = repository
         self._executor = executor
+        self._relay = relay
 
     async def GetNotification(
         self, request: notifications_pb2.GetNotificationRequest, context: grpc.aio.ServicerContext
@@ -31,3 +35,12 @@ class NotificationsServicer(notifications_pb2_grpc.NotificationsServiceServicer)
         return notifications_pb2.ListNotificationsResponse(
             notifications=[to_proto(row) for row in rows], next_page_token=token
         )
+
+    async def RetryNotification(
+        self,
+        request: notifications_pb2.RetryNotificationRequest,
+        context: grpc.aio.ServicerContext,
+    ) -> notifications_pb2.Notification:
+        row = await self._executor.run(self._repository.request_retry, request.id)
+        self._relay.wake()
+        return to_proto(row)

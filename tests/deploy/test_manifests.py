@@ -310,12 +310,12 @@ def test_every_environment_loads(overlay: Path, tmp_path: Path) -> None:
 
 
 def test_config_file_loads_and_its_rules_compile(tmp_path: Path) -> None:
-    from services.notifier.service import build_rules
+    from services.notifier.service import build_providers, build_rules
 
     toml = tmp_path / "joist.toml"
     shutil.copy(BASE / "joist.toml", toml)
     config = load_config({"JOIST_CONFIG": str(toml)})
-    assert build_rules(config.notifier)
+    assert build_rules(config.notifier, build_providers(config.notifier))
 
 
 def test_production_overlay() -> None:

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from services.common.database import open_database
-from services.common.errors import InvalidArgument, NotFound
+from services.common.errors import FailedPrecondition, InvalidArgument, NotFound
 from services.common.outbox import outbox_model
 from services.notifier.models import notification_model
 from services.notifier.repository import Draft, NotificationsRepository
@@ -25,6 +25,7 @@ def _draft(event_id: str, rule: str = "r1", subject: str = "rec-1") -> Draft:
         recipient="admin@example.com",
         title="Hi",
         body="Body",
+        reply_to="ann@example.com",
     )
 
 
@@ -93,3 +94,15 @@ def test_get(repo: NotificationsRepository):
         repo.get("missing")
     with pytest.raises(InvalidArgument, match="id"):
         repo.get("")
+
+
+def test_only_dead_notifications_can_be_retried(repo: NotificationsRepository):
+    row = repo.open(_draft("e1"))
+    with pytest.raises(FailedPrecondition, match="QUEUED"):
+        repo.request_retry(row.id)
+    repo.mark_failed(row.id, "SMTP 550: no", dead=True)
+    requeued = repo.request_retry(row.id)
+    assert (requeued.state, requeued.attempts) == ("QUEUED", 1)
+    assert _event_types(repo)[-1] == "joist.notifications.retrying"
+    with pytest.raises(NotFound):
+        repo.request_retry("missing")

@@ -57,7 +57,8 @@ def from_rpc_error(error: grpc.aio.AioRpcError) -> tuple[int, bytes]:
     for key, value in error.trailing_metadata() or ():
         if key == _DETAILS_KEY and isinstance(value, bytes):
             status = status_pb2.Status.FromString(value)
-            document = json_format.MessageToDict(status, always_print_fields_with_no_presence=True)
+            document = json_format.MessageToDict(status)
+            document.setdefault("details", [])
             return HTTP_STATUS.get(code, 500), json.dumps(document, ensure_ascii=False).encode()
     message = error.details() or code.name.lower().replace("_", " ")
     if code == grpc.StatusCode.UNAVAILABLE:

@@ -28,8 +28,10 @@ def _status(response: httpx.Response, http: int, code: int) -> dict:
 def _violations(body: dict) -> dict[str, str]:
     found = {}
     for detail in body["details"]:
-        if detail["@type"].endswith("google.rpc.BadRequest"):
-            found |= {v["field"]: v["description"] for v in detail["fieldViolations"]}
+        if detail["@type"] == "type.googleapis.com/google.rpc.BadRequest":
+            for violation in detail["fieldViolations"]:
+                assert set(violation) == {"field", "description"}
+                found[violation["field"]] = violation["description"]
     return found
 
 

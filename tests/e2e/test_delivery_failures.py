@@ -52,44 +52,41 @@ def test_smtp_down_then_up_is_retried_until_sent(tmp_path: Path, sink_later: Smt
         assert len(sink_later.wait_for(1, timeout=5)) == 1
 
 
-def test_permanent_refusal_ends_dead(tmp_path: Path, smtp_sink: SmtpSink):
-    smtp_sink.reply = "550 5.1.1 mailbox unavailable"
-    with (
-        running_stack(tmp_path, smtp_sink) as stack,
-        httpx.Client(base_url=stack.base_url, timeout=10) as api,
-    ):
-        record = api.post("/v1/collections/contact_messages/records", json=MESSAGE).json()
-        dead = _wait_state(api, record["id"], "DEAD")
-        assert dead["attempts"] == 1
-        assert "550" in dead["lastError"]
-        dead_list = api.get("/v1/notifications", params={"filter": "state = DEAD"}).json()
-        assert [n["id"] for n in dead_list["notifications"]] == [dead["id"]]
-
-        # The operator fixes the mailbox and retries: one more attempt, now.
-        smtp_sink.reply = "250 OK"
-        retried = api.post(f"/v1/notifications/{dead['id']}:retry", json={})
-        assert retried.status_code == 200, retried.text
-        assert retried.json()["state"] == "QUEUED"
-        sent = _wait_state(api, record["id"], "SENT")
-        assert sent["attempts"] == 2
-        (mail,) = smtp_sink.wait_for(1, timeout=5)
-        assert mail.message["Reply-To"] == MESSAGE["email"]
-
-        again = api.post(f"/v1/notifications/{dead['id']}:retry", json={})
-        assert again.status_code == 400 and again.json()["code"] == 9
-        assert "SENT" in again.json()["message"]
-        assert api.post("/v1/notifications/nope:retry", json={}).status_code == 404
+def _dead_contact_notification(api: httpx.Client, sink: SmtpSink) -> tuple[dict, dict]:
+    """Posts a contact message that the SMTP server refuses for good: (record, notification)."""
+    sink.reply = "550 5.1.1 mailbox unavailable"
+    record = api.post("/v1/collections/contact_messages/records", json=MESSAGE).json()
+    return record, _wait_state(api, record["id"], "DEAD")
 
 
-def test_a_retry_that_fails_again_is_dead_again(tmp_path: Path, smtp_sink: SmtpSink):
-    smtp_sink.reply = "550 5.1.1 mailbox unavailable"
-    with (
-        running_stack(tmp_path, smtp_sink) as stack,
-        httpx.Client(base_url=stack.base_url, timeout=10) as api,
-    ):
-        record = api.post("/v1/collections/contact_messages/records", json=MESSAGE).json()
-        dead = _wait_state(api, record["id"], "DEAD")
-        smtp_sink.reply = "451 4.3.0 still broken"  # transient, but a retry is a last chance
-        assert api.post(f"/v1/notifications/{dead['id']}:retry", json={}).status_code == 200
-        again = _wait_state(api, record["id"], "DEAD")
-        assert again["attempts"] == 2 and "451" in again["lastError"]
+def test_permanent_refusal_ends_dead_and_an_operator_can_retry(
+    api: httpx.Client, smtp_sink: SmtpSink
+):
+    record, dead = _dead_contact_notification(api, smtp_sink)
+    assert dead["attempts"] == 1
+    assert "550" in dead["lastError"]
+    dead_list = api.get("/v1/notifications", params={"filter": "state = DEAD"}).json()
+    assert [n["id"] for n in dead_list["notifications"]] == [dead["id"]]
+
+    # The operator fixes the mailbox and retries: one more attempt, now.
+    smtp_sink.reply = "250 OK"
+    retried = api.post(f"/v1/notifications/{dead['id']}:retry", json={})
+    assert retried.status_code == 200, retried.text
+    assert retried.json()["state"] == "QUEUED"
+    sent = _wait_state(api, record["id"], "SENT")
+    assert sent["attempts"] == 2
+    (mail,) = smtp_sink.wait_for(1, timeout=5)
+    assert mail.message["Reply-To"] == MESSAGE["email"]
+
+    again = api.post(f"/v1/notifications/{dead['id']}:retry", json={})
+    assert again.status_code == 400 and again.json()["code"] == 9
+    assert "SENT" in again.json()["message"]
+    assert api.post("/v1/notifications/nope:retry", json={}).status_code == 404
+
+
+def test_a_retry_that_fails_again_is_dead_again(api: httpx.Client, smtp_sink: SmtpSink):
+    record, dead = _dead_contact_notification(api, smtp_sink)
+    smtp_sink.reply = "451 4.3.0 still broken"  # transient, but a retry is a last chance
+    assert api.post(f"/v1/notifications/{dead['id']}:retry", json={}).status_code == 200
+    again = _wait_state(api, record["id"], "DEAD")
+    assert again["attempts"] == 2 and "451" in again["lastError"]

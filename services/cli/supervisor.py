@@ -20,6 +20,7 @@ from services.cli.processes import NatsServer, die_with_parent
 from services.common.config import Config
 
 GRACE_SECONDS = 10.0
+MAX_LINE_BYTES = 16 * 1024 * 1024  # a log line with a long traceback still fits
 COLORS = ("36", "35", "33", "32", "34")
 
 
@@ -44,6 +45,7 @@ class Child:
                 env=self._env,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.STDOUT,
+                limit=MAX_LINE_BYTES,
                 start_new_session=True,  # Ctrl-C reaches the supervisor only; it stops them
                 preexec_fn=die_with_parent,
             )

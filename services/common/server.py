@@ -56,10 +56,10 @@ class StatusInterceptor(grpc.aio.ServerInterceptor):
             except asyncio.CancelledError:
                 code = grpc.StatusCode.CANCELLED
                 raise
-            except Exception as error:
-                if isinstance(error, grpc.aio.AbortError):
-                    code = context.code() or grpc.StatusCode.UNKNOWN
-                    raise
+            except grpc.aio.AbortError:  # the servicer aborted the call itself
+                code = context.code() or grpc.StatusCode.UNKNOWN
+                raise
+            except Exception:
                 code = grpc.StatusCode.INTERNAL
                 log.exception("unhandled error in %s", method)
                 await context.abort(grpc.StatusCode.INTERNAL, "internal error")

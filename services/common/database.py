@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import threading
 import weakref
 from collections.abc import Callable, Iterator
@@ -23,7 +24,10 @@ import peewee
 from playhouse import db_url
 from playhouse.pool import PooledDatabase
 
+from services.common.errors import Unavailable
+
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 SQLITE_PRAGMAS = {
     "journal_mode": "wal",
@@ -79,7 +83,9 @@ class DatabaseExecutor:
     """Runs blocking database work off the event loop, `workers` calls at a time.
 
     SQLite threads keep their connection; with a pool (PostgreSQL) each call returns its
-    connection afterwards, so the pool never runs dry.
+    connection afterwards, so the pool never runs dry, and a connection the server dropped is
+    discarded. A database that cannot be reached (or stays locked past the busy timeout) is
+    UNAVAILABLE, which callers may retry, never INTERNAL.
     """
 
     def __init__(self, db: peewee.Database, workers: int) -> None:
@@ -92,10 +98,14 @@ class DatabaseExecutor:
         return await loop.run_in_executor(self._pool, partial(self._call, work, *args))
 
     def _call(self, work: Callable[..., T], *args: Any) -> T:
-        if not self._pooled:
-            return work(*args)
-        with self.db.connection_context():
-            return work(*args)
+        try:
+            if not self._pooled:
+                return work(*args)
+            with self.db.connection_context():
+                return work(*args)
+        except (peewee.OperationalError, peewee.InterfaceError) as exc:
+            log.warning("database unavailable: %s", exc)
+            raise Unavailable(f"database unavailable: {str(exc).strip()}") from exc
 
     def close(self) -> None:
         """Waits for running work, then closes pooled connections."""

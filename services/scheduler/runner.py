@@ -1,13 +1,16 @@
 """Runs jobs on time with a `schedule.Scheduler` and publishes each firing to JetStream.
 
-Job callbacks only queue the firing (they never raise, so one bad job cannot stop
-`run_pending`); a publisher task sends queued firings, retrying while NATS is unavailable.
+Interval jobs fire at the start of each slot (multiples of their period since the epoch), so
+replicas fire together; daily jobs at their clock time. Job callbacks only queue the firing
+(they never raise, so one bad job cannot stop `run_pending`); a publisher task sends queued
+firings, retrying while NATS is unavailable.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -56,6 +59,7 @@ class JobRunner:
                 handle = self._scheduler.every(spec.every_seconds).seconds
             handle.do(self._due, spec.name)
             self.jobs[spec.name] = JobState(spec, handle)
+        self._align()
 
     def next_run(self, name: str) -> datetime | None:
         """The next scheduled run (schedule keeps local naive times; this is aware)."""
@@ -71,10 +75,25 @@ class JobRunner:
         try:
             while True:
                 self._scheduler.run_pending()
+                self._align()
                 idle = self._scheduler.idle_seconds
-                await asyncio.sleep(min(max(idle or 1.0, 0.01), 1.0))
+                await asyncio.sleep(1.0 if idle is None else min(max(idle, 0.01), 1.0))
         finally:
             publisher.cancel()
+
+    def _align(self) -> None:
+        """Moves each interval job's next run to the start of its next slot (a multiple of its
+        period since the epoch): `schedule` counts from the process's start, and replicas
+        started at different times would fire one slot minutes apart, beyond JetStream's
+        duplicate window. Aligned, they fire within milliseconds and one event is kept."""
+        for state in self.jobs.values():
+            if state.spec.at or state.handle.next_run is None:
+                continue
+            period = state.spec.every_seconds
+            boundary = math.floor(state.handle.next_run.timestamp() / period) * period
+            if boundary <= time.time():
+                boundary += period
+            state.handle.next_run = datetime.fromtimestamp(boundary)  # local, as schedule keeps
 
     def _due(self, name: str) -> None:
         try:

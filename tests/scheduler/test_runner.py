@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 
 from services.common.broker import Broker
 from services.common.config import NatsConfig
@@ -32,3 +33,12 @@ async def test_jobs_fire_per_slot_and_on_demand(nats_server):
     assert json.loads(manual.data)["data"]["manual"] is True
     assert runner.jobs["daily"].run_count == 1
     assert runner.next_run("daily").tzinfo is not None
+
+
+def test_interval_jobs_fire_at_the_start_of_their_slots():
+    broker = Broker(NatsConfig(), name="test")  # never connected: nothing is published
+    runner = JobRunner([JobSpec("rates", 900), JobSpec("tick", 7)], broker, 2.0)
+    for name, period in (("rates", 900), ("tick", 7)):
+        moment = runner.next_run(name).timestamp()
+        assert moment % period == 0
+        assert 0 < moment - time.time() <= period

@@ -39,9 +39,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
-import httpx
 from google.protobuf import struct_pb2
 
+from bench.http import JsonPoster
 from joist.v1 import records_pb2, records_pb2_grpc
 from tests.support.smtp import Received, SmtpSink
 from tests.support.stack import SERVICES, Stack
@@ -204,14 +204,13 @@ async def measure_load(create: Create, concurrency: int, count: int) -> Load:
 class Creates:
     """The two ways to create a contact message; counts creates so the emails can be awaited."""
 
-    def __init__(self, client: httpx.AsyncClient, stub: records_pb2_grpc.RecordsServiceStub):
+    def __init__(self, client: JsonPoster, stub: records_pb2_grpc.RecordsServiceStub):
         self._client = client
         self._stub = stub
         self.count = 0
 
     async def gateway(self) -> None:
-        response = await self._client.post(CREATE_PATH, json=contact_message())
-        response.raise_for_status()
+        await self._client.post(CREATE_PATH, contact_message())
         self.count += 1
 
     async def direct(self) -> None:
@@ -238,19 +237,18 @@ async def measure_creates(creates: Creates, sink: TokenSink) -> dict[tuple[str, 
 # --- POST-to-email ------------------------------------------------------------------------------
 
 
-async def email_round_trip(client: httpx.AsyncClient, sink: TokenSink) -> EmailSample:
+async def email_round_trip(client: JsonPoster, sink: TokenSink) -> EmailSample:
     token = uuid.uuid4().hex
     arrival = sink.expect(token)
     started = time.monotonic()
-    response = await client.post(CREATE_PATH, json=contact_message(token))
+    await client.post(CREATE_PATH, contact_message(token))
     answered = time.monotonic()
-    response.raise_for_status()
     received = await asyncio.wait_for(arrival, EMAIL_TIMEOUT)
     return EmailSample(started, answered, received.at)
 
 
 async def measure_emails(
-    client: httpx.AsyncClient, sink: TokenSink, clients: int, rounds: int
+    client: JsonPoster, sink: TokenSink, clients: int, rounds: int
 ) -> list[EmailSample]:
     """`clients` clients, each posting and waiting for its own email `rounds` times; the samples
     come back in the order they were started."""
@@ -282,15 +280,13 @@ def progress(text: str) -> None:
 
 async def measure(stack: Stack, sink: TokenSink) -> Results:
     sink.attach(asyncio.get_running_loop())
-    limits = httpx.Limits(max_connections=EMAIL_CLIENTS, max_keepalive_connections=EMAIL_CLIENTS)
     options = [("grpc.enable_http_proxy", 0)]
+    size = max(EMAIL_CLIENTS, *CONCURRENCY_LEVELS)
+    client = JsonPoster("127.0.0.1", stack.http_port, size, REQUEST_TIMEOUT)
     try:
-        async with (
-            httpx.AsyncClient(
-                base_url=stack.base_url, timeout=REQUEST_TIMEOUT, limits=limits, trust_env=False
-            ) as client,
-            grpc.aio.insecure_channel(stack.grpc_target("records"), options=options) as channel,
-        ):
+        async with grpc.aio.insecure_channel(
+            stack.grpc_target("records"), options=options
+        ) as channel:
             creates = Creates(client, records_pb2_grpc.RecordsServiceStub(channel))
             loads = await measure_creates(creates, sink)
             progress(f"POST-to-email, one at a time, {SEQUENTIAL_EMAILS} samples")
@@ -299,6 +295,7 @@ async def measure(stack: Stack, sink: TokenSink) -> Results:
             concurrent = await measure_emails(client, sink, EMAIL_CLIENTS, EMAILS_PER_CLIENT)
             return Results(loads, sequential, concurrent)
     finally:
+        await client.close()
         sink.attach(None)
 
 
@@ -448,7 +445,7 @@ def emails_report(sequential: list[EmailSample], concurrent: list[EmailSample]) 
 def environment() -> str:
     return (
         f"{os.cpu_count()} CPUs, Python {platform.python_version()}, {platform.platform()}, "
-        f"grpcio {grpc.__version__}, httpx {httpx.__version__}"
+        f"grpcio {grpc.__version__}; HTTP client: bench/http.py (keep-alive, no library)"
     )
 
 

@@ -23,7 +23,13 @@ from services.common.database import DatabaseExecutor
 from services.common.events import subject_matches
 from services.common.outbox import OutboxRelay
 from services.notifier.models import NotificationRow
-from services.notifier.providers import Email, EmailProvider, PermanentError, TransientError
+from services.notifier.providers import (
+    Email,
+    EmailProvider,
+    PermanentError,
+    ProviderError,
+    TransientError,
+)
 from services.notifier.repository import RETRY_KIND, Draft, NotificationsRepository
 from services.notifier.templates import MessageTemplate, TemplateError, load_template
 
@@ -96,25 +102,34 @@ class Dispatcher:
 
     async def _deliver(self, event: dict[str, Any], rule: Rule) -> float | None:
         draft, problem = self._draft(event, rule)
-        row = await self._db.run(self._repository.open, draft)
-        if row.state in ("SENT", "DEAD"):
+        row = await self._db.run(self._repository.find_for, draft)
+        if row is not None and row.state in ("SENT", "DEAD"):
             return None
         if problem:
+            row = row or await self._db.run(self._repository.store, self._repository.new(draft))
             await self._finish(row, problem, dead=True)
             return None
-        return await self._attempt(row, rule.provider, last_chance=False)
+        if row is not None:  # a redelivery after a failed attempt
+            return await self._settle(row, await self._send(rule.provider, row), False)
+        # A new notification: its QUEUED row is stored while the provider sends, so the email
+        # does not wait for that commit; the outcome is recorded once both are done.
+        row = self._repository.new(draft)
+        stored = asyncio.ensure_future(self._db.run(self._repository.store, row))
+        try:
+            error = await self._send(rule.provider, row)
+        finally:
+            row = await stored
+        return await self._settle(row, error, False)
 
     async def _retry(self, notification_id: str) -> None:
         """An operator's retry of a DEAD notification: one more attempt, now."""
         row = await self._db.run(self._repository.find, notification_id)
         if row is not None and row.state == "QUEUED":
-            await self._attempt(row, self._providers[row.provider], last_chance=True)
+            provider = self._providers[row.provider]
+            await self._settle(row, await self._send(provider, row), last_chance=True)
 
-    async def _attempt(
-        self, row: NotificationRow, provider: EmailProvider, last_chance: bool
-    ) -> float | None:
-        """Sends `row` and records the outcome; returns the delay before the next attempt when
-        the failure is transient and attempts remain."""
+    async def _send(self, provider: EmailProvider, row: NotificationRow) -> ProviderError | None:
+        """Hands `row` to `provider`; returns the provider's refusal, if any."""
         email = Email(
             message_id=row.id,
             sender=self._config.email_from,
@@ -127,19 +142,28 @@ class Dispatcher:
         try:
             await loop.run_in_executor(self._senders, provider.send, email)
         except (TransientError, PermanentError) as exc:
-            dead = (
-                last_chance
-                or isinstance(exc, PermanentError)
-                or row.attempts + 1 >= self._config.max_attempts
-            )
-            log.warning(
-                "delivery failed",
-                extra={"fields": {"notification": row.id, "error": str(exc), "dead": dead}},
-            )
-            await self._finish(row, str(exc), dead)
-            return None if dead else self._backoff(row.attempts + 1)
-        await self._finish(row, "", dead=False)
+            return exc
         return None
+
+    async def _settle(
+        self, row: NotificationRow, error: ProviderError | None, last_chance: bool
+    ) -> float | None:
+        """Records an attempt's outcome; returns the delay before the next attempt when the
+        failure is transient and attempts remain."""
+        if error is None:
+            await self._finish(row, "", dead=False)
+            return None
+        dead = (
+            last_chance
+            or isinstance(error, PermanentError)
+            or row.attempts + 1 >= self._config.max_attempts
+        )
+        log.warning(
+            "delivery failed",
+            extra={"fields": {"notification": row.id, "error": str(error), "dead": dead}},
+        )
+        await self._finish(row, str(error), dead)
+        return None if dead else self._backoff(row.attempts + 1)
 
     async def _finish(self, row: NotificationRow, error: str, dead: bool) -> None:
         if error:

@@ -72,15 +72,30 @@ class NotificationsRepository:
     def create_tables(self) -> None:
         self._db.create_tables([self._model, self._outbox], safe=True)
 
-    def open(self, draft: Draft) -> NotificationRow:
-        """The notification of this event and rule: the existing one, or a new QUEUED one."""
+    def find_for(self, draft: Draft) -> NotificationRow | None:
+        """The notification already made for this event and rule, if any."""
         m = self._model
-        with write_transaction(self._db):
-            row = m.get_or_none((m.event_id == draft.event_id) & (m.rule == draft.rule))
-            if row is not None:
-                return row
-            now = utc_now()
-            return m.create(id=new_id(), create_time=now, update_time=now, **vars(draft))
+        return m.get_or_none((m.event_id == draft.event_id) & (m.rule == draft.rule))
+
+    def new(self, draft: Draft) -> NotificationRow:
+        """A QUEUED notification for `draft`, not stored yet (see `store`)."""
+        now = utc_now()
+        return self._model(id=new_id(), create_time=now, update_time=now, **vars(draft))
+
+    def store(self, row: NotificationRow) -> NotificationRow:
+        """Inserts a notification made by `new`, or returns its twin when a concurrent delivery
+        of the same event stored one first (one notification per event and rule)."""
+        try:
+            with write_transaction(self._db):
+                row.save(force_insert=True)
+        except peewee.IntegrityError:
+            twin = self._model.get_or_none(
+                (self._model.event_id == row.event_id) & (self._model.rule == row.rule)
+            )
+            if twin is None:
+                raise
+            return twin
+        return row
 
     def request_retry(self, notification_id: str) -> NotificationRow:
         """Requeues a DEAD notification and enqueues the event that makes the consumer try it

@@ -29,6 +29,11 @@ def _draft(event_id: str, rule: str = "r1", subject: str = "rec-1") -> Draft:
     )
 
 
+def _open(repo: NotificationsRepository, draft: Draft):
+    """What the dispatcher does for an event: the existing notification, or a new stored one."""
+    return repo.find_for(draft) or repo.store(repo.new(draft))
+
+
 @pytest.fixture
 def repo(database_url: str) -> Iterator[NotificationsRepository]:
     db = open_database(database_url, pool_size=4)
@@ -45,20 +50,22 @@ def _event_types(repo: NotificationsRepository) -> list[str]:
     return [json.loads(bytes(row.payload))["type"] for row in rows]
 
 
-def test_open_is_idempotent_per_event_and_rule(repo: NotificationsRepository):
-    first = repo.open(_draft("e1"))
+def test_one_notification_per_event_and_rule(repo: NotificationsRepository):
+    first = _open(repo, _draft("e1"))
     assert first.state == "QUEUED" and first.attempts == 0
-    assert repo.open(_draft("e1")).id == first.id
-    assert repo.open(_draft("e1", rule="r2")).id != first.id
+    assert _open(repo, _draft("e1")).id == first.id
+    assert _open(repo, _draft("e1", rule="r2")).id != first.id
+    # A concurrent delivery of the same event made its own row: storing it returns the twin.
+    assert repo.store(repo.new(_draft("e1"))).id == first.id
 
 
 def test_state_changes_count_attempts_and_publish_events(repo: NotificationsRepository):
-    row = repo.open(_draft("e1"))
+    row = _open(repo, _draft("e1"))
     failed = repo.mark_failed(row.id, "SMTP 451: later", dead=False)
     assert (failed.state, failed.attempts, failed.last_error) == ("FAILED", 1, "SMTP 451: later")
     sent = repo.mark_sent(row.id)
     assert (sent.state, sent.attempts) == ("SENT", 2) and sent.send_time is not None
-    dead = repo.mark_failed(repo.open(_draft("e2")).id, "SMTP 550: no", dead=True)
+    dead = repo.mark_failed(_open(repo, _draft("e2")).id, "SMTP 550: no", dead=True)
     assert dead.state == "DEAD"
     assert _event_types(repo) == [
         "joist.notifications.failed",
@@ -70,7 +77,7 @@ def test_state_changes_count_attempts_and_publish_events(repo: NotificationsRepo
 
 
 def test_filters_and_pages(repo: NotificationsRepository):
-    ids = [repo.open(_draft(f"e{i}", subject=f"rec-{i % 2}")).id for i in range(5)]
+    ids = [_open(repo, _draft(f"e{i}", subject=f"rec-{i % 2}")).id for i in range(5)]
     repo.mark_sent(ids[0])
     rows, _ = repo.list(0, "", 'event_subject = "rec-0"')
     assert [r.id for r in rows] == [ids[4], ids[2], ids[0]]
@@ -88,7 +95,7 @@ def test_filters_and_pages(repo: NotificationsRepository):
 
 
 def test_get(repo: NotificationsRepository):
-    row = repo.open(_draft("e1"))
+    row = _open(repo, _draft("e1"))
     assert repo.get(row.id).id == row.id
     with pytest.raises(NotFound):
         repo.get("missing")
@@ -97,7 +104,7 @@ def test_get(repo: NotificationsRepository):
 
 
 def test_only_dead_notifications_can_be_retried(repo: NotificationsRepository):
-    row = repo.open(_draft("e1"))
+    row = _open(repo, _draft("e1"))
     with pytest.raises(FailedPrecondition, match="QUEUED"):
         repo.request_retry(row.id)
     repo.mark_failed(row.id, "SMTP 550: no", dead=True)

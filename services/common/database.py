@@ -62,6 +62,18 @@ def _writer_lock(db: peewee.Database) -> threading.Lock:
         return _WRITE_LOCKS.setdefault(db, threading.Lock())
 
 
+_transaction = threading.local()
+
+
+def after_commit(callback: Callable[[], None]) -> None:
+    """Runs `callback` in this thread once the enclosing write_transaction commits (never if it
+    rolls back)."""
+    callbacks = getattr(_transaction, "callbacks", None)
+    if callbacks is None:
+        raise RuntimeError("after_commit needs an enclosing write_transaction")
+    callbacks.append(callback)
+
+
 @contextlib.contextmanager
 def write_transaction(db: peewee.Database) -> Iterator[None]:
     """A transaction that holds the write lock from its first statement.
@@ -69,14 +81,27 @@ def write_transaction(db: peewee.Database) -> Iterator[None]:
     On SQLite, writers of this process first queue on an in-process lock: SQLite's busy handler
     sleep-polls for its lock (up to 100 ms a nap), which starves waiting writers under load,
     while a queue hands the lock over at once. `BEGIN IMMEDIATE` still guards against other
-    processes.
+    processes. Callbacks registered with `after_commit` run after the commit.
     """
-    if isinstance(db, peewee.SqliteDatabase):
-        with _writer_lock(db), db.atomic("IMMEDIATE"):
-            yield
-    else:
+    if getattr(_transaction, "callbacks", None) is not None:  # nested: the outer one commits
+        if _transaction.db is not db:
+            raise RuntimeError("a write_transaction inside one on another database")
         with db.atomic():
             yield
+        return
+    _transaction.callbacks = callbacks = []
+    _transaction.db = db
+    try:
+        if isinstance(db, peewee.SqliteDatabase):
+            with _writer_lock(db), db.atomic("IMMEDIATE"):
+                yield
+        else:
+            with db.atomic():
+                yield
+    finally:
+        _transaction.callbacks = _transaction.db = None
+    for callback in callbacks:
+        callback()
 
 
 class DatabaseExecutor:

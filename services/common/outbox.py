@@ -2,15 +2,19 @@
 describe, and a relay publishes them to JetStream after the commit.
 
     Outbox = outbox_model(db)                      # the `joist_outbox` table of this database
+    relay = OutboxRelay(executor, Outbox, broker, ...)
     with write_transaction(db):
         ...write rows...
         enqueue(Outbox, [make_event(...)])          # commits or rolls back with the rows
-    relay.wake()                                    # publish now; polling is only the safety net
 
-The relay publishes pending rows in id (time) order with `Nats-Msg-Id` = event id, then deletes
-them. A crash between publish and delete re-publishes the same id, which JetStream drops inside
-its duplicate window; consumers dedupe by event id beyond it. While NATS is down, rows wait and
-the relay retries with capped backoff.
+Right after the commit, `enqueue` hands the events to the relay of this process, which
+publishes them at once, without reading them back; a sweep every `poll_interval` publishes
+whatever else waits (rows of a failed publish, of another replica, of a crash), oldest first,
+and the hand-off is used only while that backlog is empty, so that a record's events never
+overtake each other. Each event goes out with `Nats-Msg-Id` = event id and its row is deleted
+after JetStream's ack. A crash between publish and delete re-publishes the same id, which
+JetStream drops inside its duplicate window; consumers dedupe by event id beyond it. While
+NATS is down, rows wait and the relay retries with capped backoff.
 """
 
 from __future__ import annotations
@@ -18,13 +22,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import weakref
 from collections.abc import Iterable
+from functools import partial
+from typing import Any
 
 import nats.errors
 import peewee
 
 from services.common.broker import Broker
-from services.common.database import DatabaseExecutor, write_transaction
+from services.common.database import DatabaseExecutor, after_commit, write_transaction
 from services.common.events import Event
 from services.common.timestamps import utc_now
 
@@ -53,14 +60,21 @@ def outbox_model(db: peewee.Database) -> type[OutboxRow]:
 
 
 def enqueue(model: type[OutboxRow], events: Iterable[Event]) -> None:
-    """Adds events to the outbox; call it inside the transaction that writes their data."""
-    rows = [{"id": e.id, "subject": e.subject, "payload": e.payload} for e in events]
-    if rows:
-        model.insert_many(rows).execute()
+    """Adds events to the outbox; call it inside the write_transaction that writes their data."""
+    batch = list(events)
+    if not batch:
+        return
+    model.insert_many(
+        [{"id": e.id, "subject": e.subject, "payload": e.payload} for e in batch]
+    ).execute()
+    relay = _RELAYS.get(model)
+    if relay is not None:
+        after_commit(partial(relay.committed, batch))
 
 
 class OutboxRelay:
-    """Publishes outbox rows to JetStream: at once when woken, every `poll_interval` anyway."""
+    """Publishes outbox rows to JetStream: events handed over at commit at once, the rest by a
+    sweep every `poll_interval`."""
 
     def __init__(
         self,
@@ -78,56 +92,80 @@ class OutboxRelay:
         self._poll_interval = poll_interval
         self._batch_size = batch_size
         self._wake = asyncio.Event()
+        self._fresh: list[Event] = []
+        self._backlog = True  # until a sweep finds the outbox drained
+        self._loop: asyncio.AbstractEventLoop | None = None
+        _RELAYS[model] = self
 
-    def wake(self) -> None:
-        """Call after a commit that enqueued events (from the event loop's thread)."""
+    def committed(self, events: list[Event]) -> None:
+        """Takes events just committed (called from the committing thread)."""
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._take, events)
+
+    def _take(self, events: list[Event]) -> None:
+        self._fresh.extend(events)
         self._wake.set()
 
     async def run(self) -> None:
+        self._loop = asyncio.get_running_loop()
         js = await self._broker.jetstream()
         backoff = 0.1
+        next_sweep = 0.0
         while True:
             self._wake.clear()
+            fresh, self._fresh = self._fresh, []
             try:
-                published = await self._publish_batch(js)
+                if fresh and not self._backlog:
+                    await self._publish(js, fresh)
+                if self._backlog or self._loop.time() >= next_sweep:
+                    self._backlog = await self._sweep(js)
+                    next_sweep = self._loop.time() + self._poll_interval
             except (TimeoutError, nats.errors.Error) as exc:
+                self._backlog = True
                 log.warning("outbox publish failed, retrying in %.1fs: %s", backoff, exc)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
                 continue
             backoff = 0.1
-            if published == self._batch_size:
+            if self._backlog:
                 continue
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._poll_interval)
+                timeout = max(next_sweep - self._loop.time(), 0.0)
+                await asyncio.wait_for(self._wake.wait(), timeout)
 
-    async def _publish_batch(self, js: nats.js.JetStreamContext) -> int:
+    async def _sweep(self, js: nats.js.JetStreamContext) -> bool:
+        """Publishes the oldest waiting rows; True while more wait."""
         rows = await self._executor.run(self._pending)
-        if not rows:
-            return 0
+        await self._publish(js, rows)
+        return len(rows) == self._batch_size
+
+    async def _publish(self, js: nats.js.JetStreamContext, items: list[Any]) -> None:
+        """Publishes events or rows (both have id, subject, payload) and deletes the rows of
+        those JetStream acknowledged."""
+        if not items:
+            return
         results = await asyncio.gather(
             *(
                 js.publish(
-                    row.subject,
-                    bytes(row.payload),
+                    item.subject,
+                    bytes(item.payload),
                     timeout=self._publish_timeout,
-                    headers={"Nats-Msg-Id": row.id},
+                    headers={"Nats-Msg-Id": item.id},
                 )
-                for row in rows
+                for item in items
             ),
             return_exceptions=True,
         )
         failed_at = next(
             (i for i, result in enumerate(results) if isinstance(result, BaseException)),
-            len(rows),
+            len(items),
         )
         # Delete only the published prefix: later rows go again, in order, and JetStream
         # drops the copies that did get through.
         if failed_at:
-            await self._executor.run(self._delete, [row.id for row in rows[:failed_at]])
-        if failed_at < len(rows):
+            await self._executor.run(self._delete, [item.id for item in items[:failed_at]])
+        if failed_at < len(items):
             raise results[failed_at]
-        return len(rows)
 
     def _pending(self) -> list[OutboxRow]:
         query = self._model.select().order_by(self._model.id).limit(self._batch_size)
@@ -136,3 +174,6 @@ class OutboxRelay:
     def _delete(self, ids: list[str]) -> None:
         with write_transaction(self._model._meta.database):
             self._model.delete().where(self._model.id.in_(ids)).execute()
+
+
+_RELAYS: weakref.WeakKeyDictionary[type[OutboxRow], OutboxRelay] = weakref.WeakKeyDictionary()

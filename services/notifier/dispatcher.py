@@ -21,7 +21,6 @@ import jinja2
 from services.common.config import NotifierConfig, RuleConfig
 from services.common.database import DatabaseExecutor
 from services.common.events import subject_matches
-from services.common.outbox import OutboxRelay
 from services.notifier.models import NotificationRow
 from services.notifier.providers import (
     Email,
@@ -70,14 +69,12 @@ class Dispatcher:
         providers: dict[str, EmailProvider],
         repository: NotificationsRepository,
         executor: DatabaseExecutor,
-        relay: OutboxRelay,
         config: NotifierConfig,
     ) -> None:
         self._rules = rules
         self._providers = providers
         self._repository = repository
         self._db = executor
-        self._relay = relay
         self._config = config
         self._senders = ThreadPoolExecutor(config.concurrency, thread_name_prefix="provider")
 
@@ -170,7 +167,6 @@ class Dispatcher:
             await self._db.run(self._repository.mark_failed, row.id, error, dead)
         else:
             await self._db.run(self._repository.mark_sent, row.id)
-        self._relay.wake()
 
     def _draft(self, event: dict[str, Any], rule: Rule) -> tuple[Draft, str]:
         """The notification to create, and the rendering problem that makes it dead (empty

@@ -55,7 +55,7 @@ async def serve(config: Config) -> None:
     store = EventStore.open(settings, broker, config.nats.request_timeout)
     repository = NotificationsRepository(store.db, notification_model(store.db), store.outbox)
     await store.executor.run(repository.create_tables)
-    dispatcher = Dispatcher(rules, providers, repository, store.executor, store.relay, settings)
+    dispatcher = Dispatcher(rules, providers, repository, store.executor, settings)
     consumer = EventConsumer(
         broker,
         dispatcher,
@@ -68,7 +68,7 @@ async def serve(config: Config) -> None:
         notifications_pb2,
         "NotificationsService",
         notifications_pb2_grpc.add_NotificationsServiceServicer_to_server,
-        NotificationsServicer(repository, store.executor, store.relay),
+        NotificationsServicer(repository, store.executor),
     )
     broker.attach(runtime)
     store.attach(runtime)

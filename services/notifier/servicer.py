@@ -6,18 +6,14 @@ import grpc
 
 from joist.v1 import notifications_pb2, notifications_pb2_grpc
 from services.common.database import DatabaseExecutor
-from services.common.outbox import OutboxRelay
 from services.notifier.render import to_proto
 from services.notifier.repository import NotificationsRepository
 
 
 class NotificationsServicer(notifications_pb2_grpc.NotificationsServiceServicer):
-    def __init__(
-        self, repository: NotificationsRepository, executor: DatabaseExecutor, relay: OutboxRelay
-    ) -> None:
+    def __init__(self, repository: NotificationsRepository, executor: DatabaseExecutor) -> None:
         self._repository = repository
         self._executor = executor
-        self._relay = relay
 
     async def GetNotification(
         self, request: notifications_pb2.GetNotificationRequest, context: grpc.aio.ServicerContext
@@ -42,5 +38,4 @@ class NotificationsServicer(notifications_pb2_grpc.NotificationsServiceServicer)
         context: grpc.aio.ServicerContext,
     ) -> notifications_pb2.Notification:
         row = await self._executor.run(self._repository.request_retry, request.id)
-        self._relay.wake()
         return to_proto(row)

@@ -22,7 +22,7 @@ async def serve(config: Config) -> None:
         records_pb2,
         "RecordsService",
         records_pb2_grpc.add_RecordsServiceServicer_to_server,
-        RecordsServicer(repository, store.executor, store.relay),
+        RecordsServicer(repository, store.executor),
     )
     broker.attach(runtime)
     store.attach(runtime)

@@ -7,18 +7,14 @@ from google.protobuf import json_format
 
 from joist.v1 import records_pb2, records_pb2_grpc
 from services.common.database import DatabaseExecutor
-from services.common.outbox import OutboxRelay
 from services.records.render import to_proto
 from services.records.repository import RecordsRepository
 
 
 class RecordsServicer(records_pb2_grpc.RecordsServiceServicer):
-    def __init__(
-        self, repository: RecordsRepository, executor: DatabaseExecutor, relay: OutboxRelay
-    ) -> None:
+    def __init__(self, repository: RecordsRepository, executor: DatabaseExecutor) -> None:
         self._repository = repository
         self._executor = executor
-        self._relay = relay
 
     async def CreateRecord(
         self, request: records_pb2.CreateRecordRequest, context: grpc.aio.ServicerContext
@@ -27,7 +23,6 @@ class RecordsServicer(records_pb2_grpc.RecordsServiceServicer):
         record = await self._executor.run(
             self._repository.create, request.collection, data, request.request_id
         )
-        self._relay.wake()
         return to_proto(record)
 
     async def GetRecord(

@@ -7,6 +7,7 @@ import asyncio
 from pathlib import Path
 
 import nats
+import pytest
 
 from services.cli.processes import NatsServer, free_port
 from services.common.broker import STREAM, Broker, ensure_stream
@@ -17,13 +18,13 @@ from services.common.outbox import OutboxRelay, enqueue, outbox_model
 from tests.support.jetstream import stream_messages
 
 
-def _relay(tmp_path: Path, url: str):
+def _relay(tmp_path: Path, url: str, poll_interval: float = 0.2):
     db = open_database(f"sqlite:///{tmp_path}/outbox.db")
     outbox = outbox_model(db)
     db.create_tables([outbox])
     executor = DatabaseExecutor(db, 2)
     broker = Broker(NatsConfig(url=url, connect_timeout=0.5, request_timeout=2), name="test")
-    relay = OutboxRelay(executor, outbox, broker, publish_timeout=2, poll_interval=0.2)
+    relay = OutboxRelay(executor, outbox, broker, publish_timeout=2, poll_interval=poll_interval)
     return db, outbox, broker, relay
 
 
@@ -49,7 +50,6 @@ async def test_publishes_in_order_with_msg_id_and_empties_the_outbox(tmp_path, n
         assert outbox.select().count() == 0
         # A crash between publish and delete re-publishes: JetStream drops the copy.
         _write(db, outbox, events[:2])
-        relay.wake()
         await asyncio.sleep(0.5)
         assert len(await stream_messages(nats_server.url, "joist.events.>", 5)) == 5
     finally:
@@ -91,3 +91,28 @@ async def test_stream_setup_is_idempotent(nats_server):
         assert info.config.duplicate_window == 120
     finally:
         await client.close()
+
+
+async def test_commits_are_published_at_once_and_rollbacks_never(tmp_path, nats_server):
+    db, outbox, broker, relay = _relay(tmp_path, nats_server.url, poll_interval=60)
+    tasks = [asyncio.create_task(broker.connect()), asyncio.create_task(relay.run())]
+    try:
+        await asyncio.wait_for(broker.jetstream(), 10)
+        await asyncio.sleep(0.2)  # the first sweep found the outbox empty
+        rolled_back = make_event("records.posts.created", "test", {"n": "never"})
+        with pytest.raises(RuntimeError), write_transaction(db):
+            enqueue(outbox, [rolled_back])
+            raise RuntimeError("the write fails after the event was enqueued")
+        committed = make_event("records.posts.created", "test", {"n": 1})
+        await asyncio.to_thread(_write, db, outbox, [committed])  # as a DB worker thread does
+        messages = await stream_messages(nats_server.url, "joist.events.>", 1, wait=2)
+        assert [m.headers["Nats-Msg-Id"] for m in messages] == [committed.id]
+        for _ in range(40):
+            if outbox.select().count() == 0:
+                break
+            await asyncio.sleep(0.05)
+        assert outbox.select().count() == 0  # deleted without waiting for the 60 s sweep
+    finally:
+        for task in tasks:
+            task.cancel()
+        await broker.close()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -32,7 +33,8 @@ Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
-_FORWARDED = {b"authorization": "authorization", b"x-request-id": "x-request-id"}
+_REQUEST_ID = re.compile(rb"[A-Za-z0-9._:-]{1,128}")  # a client's X-Request-Id, else ours
+_VISIBLE_ASCII = re.compile(rb"[\x20-\x7e]{1,8192}")
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,6 @@ class GatewayApp:
         upstreams: Upstreams,
         max_body_bytes: int,
         upstream_timeout: float,
-        upstream_health: Callable[[], Awaitable[dict[str, str]]],
     ) -> None:
         self._router = router
         self._endpoints = {}
@@ -62,7 +63,7 @@ class GatewayApp:
             self._endpoints[id(route)] = Endpoint(route, request_class, call)
         self._max_body = max_body_bytes
         self._timeout = upstream_timeout
-        self._upstream_health = upstream_health
+        self._upstreams = upstreams
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -72,7 +73,8 @@ class GatewayApp:
             return
         started = time.perf_counter()
         headers = dict(scope["headers"])
-        request_id = headers.get(b"x-request-id", b"").decode("latin-1")[:128] or uuid.uuid4().hex
+        given = headers.get(b"x-request-id", b"")
+        request_id = given.decode() if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
         try:
             status = await self._handle(scope, headers, request_id, receive, send)
         except Exception:
@@ -152,13 +154,14 @@ class GatewayApp:
             return await reply.error(
                 grpc.StatusCode.INVALID_ARGUMENT, str(bad), violations=violations
             )
-        metadata = [
-            (key, headers[raw].decode("latin-1"))
-            for raw, key in _FORWARDED.items()
-            if raw in headers
-        ]
-        if b"x-request-id" not in headers:
-            metadata.append(("x-request-id", request_id))
+        metadata = [("x-request-id", request_id)]
+        authorization = headers.get(b"authorization")
+        if authorization is not None:
+            if not _VISIBLE_ASCII.fullmatch(authorization):
+                return await reply.error(
+                    grpc.StatusCode.UNAUTHENTICATED, "the Authorization header is malformed"
+                )
+            metadata.append(("authorization", authorization.decode()))
         try:
             response = await endpoint.call(message, timeout=self._timeout, metadata=metadata)
         except grpc.aio.AioRpcError as error:
@@ -170,7 +173,7 @@ class GatewayApp:
         """Ready whenever the gateway runs: an upstream outage is answered per request (503),
         and must not take every gateway out of its Service. The body tells which upstreams
         serve: `status` is "ok" when all do, "degraded" otherwise."""
-        upstreams = await self._upstream_health()
+        upstreams = await self._upstreams.health()
         healthy = all(status == "SERVING" for status in upstreams.values())
         document = {"status": "ok" if healthy else "degraded", "upstreams": upstreams}
         return json.dumps(document).encode()

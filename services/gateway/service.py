@@ -67,9 +67,7 @@ async def serve(config: Config) -> None:
     settings = config.gateway
     router, upstreams = build_router(config)
 
-    app = GatewayApp(
-        router, upstreams, settings.max_body_bytes, settings.upstream_timeout, upstreams.health
-    )
+    app = GatewayApp(router, upstreams, settings.max_body_bytes, settings.upstream_timeout)
     host, _, port = settings.http_listen.rpartition(":")
     front_door = HttpFrontDoor(
         _EmbeddedServer(

@@ -164,6 +164,13 @@ def test_nothing_bad_is_stored(api: httpx.Client):
     assert len(api.get(RECORDS, params={"page_size": 1000}).json()["records"]) == len(before) + 1
 
 
+def test_odd_headers_never_break_a_request(api: httpx.Client):
+    odd = api.get(RECORDS, headers=[(b"x-request-id", "é ü".encode("latin-1"))])
+    assert odd.status_code == 200 and odd.headers["x-request-id"] != "é ü"
+    bad_auth = api.get(RECORDS, headers=[(b"authorization", "Bearer \xe9t\xe9".encode("latin-1"))])
+    assert bad_auth.status_code == 401 and bad_auth.json()["code"] == 16
+
+
 def test_request_id_is_returned_and_generated(api: httpx.Client):
     assert api.get(RECORDS, headers={"x-request-id": "abc-1"}).headers["x-request-id"] == "abc-1"
     assert len(api.get(RECORDS).headers["x-request-id"]) >= 16

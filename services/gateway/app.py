@@ -1,5 +1,6 @@
 """The gateway's ASGI application: matches a route, builds the gRPC request, calls the service
-and answers JSON; `/healthz` and `/readyz` for probes.
+and answers JSON; `/healthz` and `/readyz` for probes, `/openapi.json` for the API's
+description.
 
 Bad requests are answered here, before any upstream call: unknown path 404, wrong method 405
 (with Allow), body over the cap 413, non-JSON content type 415, malformed input 400 — each with
@@ -55,6 +56,7 @@ class GatewayApp:
         upstreams: Upstreams,
         max_body_bytes: int,
         upstream_timeout: float,
+        openapi: bytes,
     ) -> None:
         self._router = router
         self._endpoints = {}
@@ -64,6 +66,7 @@ class GatewayApp:
         self._max_body = max_body_bytes
         self._timeout = upstream_timeout
         self._upstreams = upstreams
+        self._openapi = openapi
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -103,12 +106,18 @@ class GatewayApp:
         receive: Receive,
         send: Send,
     ) -> int:
-        method, path = scope["method"], scope["path"]
+        method = scope["method"]
+        # Match on the path as sent: routes decode each variable once, so an encoded "/" or
+        # "%" inside a segment stays data.
+        raw_path = scope.get("raw_path")
+        path = raw_path.decode("latin-1") if raw_path else scope["path"]
         reply = _Reply(send, request_id)
         if path == "/healthz":
             return await reply.json(200, b'{"status":"ok"}')
         if path == "/readyz":
             return await reply.json(200, await self._readiness())
+        if path == "/openapi.json" and method == "GET":
+            return await reply.json(200, self._openapi)
         found = self._router.match(method, path)
         if found is None:
             allowed = self._router.allowed_methods(path)

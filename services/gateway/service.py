@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import Iterator
+from importlib.metadata import version
 
 import uvicorn
 
@@ -13,6 +15,7 @@ from joist.v1 import jobs_pb2, notifications_pb2, records_pb2
 from services.common.config import Config
 from services.common.server import ServiceRuntime
 from services.gateway.app import GatewayApp
+from services.gateway.openapi import build_openapi
 from services.gateway.routes import Router, routes_of
 from services.gateway.upstreams import Upstreams
 
@@ -67,7 +70,14 @@ async def serve(config: Config) -> None:
     settings = config.gateway
     router, upstreams = build_router(config)
 
-    app = GatewayApp(router, upstreams, settings.max_body_bytes, settings.upstream_timeout)
+    description = build_openapi(router.routes, title="Joist API", version=version("joist"))
+    app = GatewayApp(
+        router,
+        upstreams,
+        settings.max_body_bytes,
+        settings.upstream_timeout,
+        openapi=json.dumps(description, separators=(",", ":")).encode(),
+    )
     host, _, port = settings.http_listen.rpartition(":")
     front_door = HttpFrontDoor(
         _EmbeddedServer(

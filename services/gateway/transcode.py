@@ -85,7 +85,9 @@ def _apply_body(route: Route, message: Message, body: bytes) -> dict[str, Any] |
         raise BadInput("", "request body must be a JSON object")
     try:
         json_format.ParseDict(document, target)
-    except json_format.ParseError as exc:
+    except (json_format.ParseError, TypeError, AttributeError, ValueError) as exc:
+        # ParseDict raises more than ParseError for JSON of the wrong shape (e.g. 5 for a
+        # message field): all of it is the client's input.
         raise BadInput(route.body if route.body != "*" else "", str(exc)) from exc
     return document if route.body == "*" else None
 
@@ -168,7 +170,7 @@ def _expected(spec: FieldDescriptor) -> str:
 
 
 def render_response(route: Route, message: Message) -> bytes:
-    if route.response_body:
-        message = getattr(message, route.response_body)
-    document = json_format.MessageToDict(message, always_print_fields_with_no_presence=True)
+    document: Any = json_format.MessageToDict(message, always_print_fields_with_no_presence=True)
+    if route.response_body:  # one field of the response, whatever its type
+        document = document[message.DESCRIPTOR.fields_by_name[route.response_body].json_name]
     return json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode()

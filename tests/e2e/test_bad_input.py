@@ -119,6 +119,11 @@ def test_unknown_record(api: httpx.Client):
     _status(api.get("/v1/notifications/does-not-exist"), 404, 5)
 
 
+def test_path_values_are_decoded_once(api: httpx.Client):
+    body = _status(api.get(f"{RECORDS}/a%2541"), 404, 5)
+    assert "'a%41'" in body["message"]
+
+
 def test_wrong_method(api: httpx.Client):
     response = api.delete(RECORDS)
     _status(response, 405, 12)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -87,3 +88,17 @@ def test_response_is_lower_camel_case_with_zero_values():
     assert notification["eventSubject"] == "r1"
     assert notification["attempts"] == 0
     assert document["nextPageToken"] == ""
+
+
+def test_response_body_may_be_any_field():
+    route, _ = ROUTER.match("GET", "/v1/notifications")
+    partial = dataclasses.replace(route, response_body="next_page_token")
+    response = notifications_pb2.ListNotificationsResponse(next_page_token="t1")
+    assert json.loads(render_response(partial, response)) == "t1"
+    listed = dataclasses.replace(route, response_body="notifications")
+    assert json.loads(render_response(listed, response)) == []
+
+
+def test_path_values_are_decoded_once():
+    _, values = ROUTER.match("GET", "/v1/collections/posts/records/a%2541")
+    assert values["id"] == "a%41"

@@ -24,6 +24,7 @@ import grpc
 from google.protobuf.message import Message
 
 from services.gateway.errors import HTTP_STATUS, from_rpc_error, status_body
+from services.gateway.metrics import GatewayMetrics
 from services.gateway.routes import Route, Router
 from services.gateway.transcode import BadInput, build_request, render_response
 from services.gateway.upstreams import Upstreams
@@ -67,6 +68,7 @@ class GatewayApp:
         self._timeout = upstream_timeout
         self._upstreams = upstreams
         self._openapi = openapi
+        self._metrics = GatewayMetrics()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -78,13 +80,14 @@ class GatewayApp:
         headers = dict(scope["headers"])
         given = headers.get(b"x-request-id", b"")
         request_id = given.decode() if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+        reply = _Reply(send, request_id)
         try:
-            status = await self._handle(scope, headers, request_id, receive, send)
+            status = await self._handle(scope, headers, reply, receive)
         except Exception:
             log.exception("unhandled error on %s %s", scope["method"], scope["path"])
-            status = await _Reply(send, request_id).error(
-                grpc.StatusCode.INTERNAL, "internal error"
-            )
+            status = await reply.error(grpc.StatusCode.INTERNAL, "internal error")
+        elapsed = time.perf_counter() - started
+        self._metrics.observe(scope["method"], reply.route, status, elapsed)
         log.info(
             "http",
             extra={
@@ -93,7 +96,7 @@ class GatewayApp:
                     "path": scope["path"],
                     "status": status,
                     "request_id": request_id,
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+                    "duration_ms": round(elapsed * 1000, 3),
                 }
             },
         )
@@ -102,22 +105,24 @@ class GatewayApp:
         self,
         scope: Scope,
         headers: dict[bytes, bytes],
-        request_id: str,
+        reply: _Reply,
         receive: Receive,
-        send: Send,
     ) -> int:
         method = scope["method"]
         # Match on the path as sent: routes decode each variable once, so an encoded "/" or
         # "%" inside a segment stays data.
         raw_path = scope.get("raw_path")
         path = raw_path.decode("latin-1") if raw_path else scope["path"]
-        reply = _Reply(send, request_id)
+        if path in ("/healthz", "/readyz", "/metrics", "/openapi.json"):
+            reply.route = "internal"
         if path == "/healthz":
             return await reply.json(200, b'{"status":"ok"}')
         if path == "/readyz":
             return await reply.json(200, await self._readiness())
         if path == "/openapi.json" and method == "GET":
             return await reply.json(200, self._openapi)
+        if path == "/metrics" and method == "GET":
+            return await reply.send(200, self._metrics.content_type, self._metrics.render())
         found = self._router.match(method, path)
         if found is None:
             allowed = self._router.allowed_methods(path)
@@ -130,6 +135,7 @@ class GatewayApp:
                 )
             return await reply.error(grpc.StatusCode.NOT_FOUND, f"no route for {method} {path}")
         route, path_values = found
+        reply.route = route.template
         content_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
         try:
             body = await _read_body(receive, headers, self._max_body)
@@ -163,7 +169,7 @@ class GatewayApp:
             return await reply.error(
                 grpc.StatusCode.INVALID_ARGUMENT, str(bad), violations=violations
             )
-        metadata = [("x-request-id", request_id)]
+        metadata = [("x-request-id", reply.request_id)]
         authorization = headers.get(b"authorization")
         if authorization is not None:
             if not _VISIBLE_ASCII.fullmatch(authorization):
@@ -174,6 +180,7 @@ class GatewayApp:
         try:
             response = await endpoint.call(message, timeout=self._timeout, metadata=metadata)
         except grpc.aio.AioRpcError as error:
+            self._metrics.upstream_error(route.method.full_name, error.code().name)
             status, payload = from_rpc_error(error)
             return await reply.json(status, payload)
         return await reply.json(200, render_response(route, response))
@@ -189,17 +196,29 @@ class GatewayApp:
 
 
 class _Reply:
+    """Sends one response; `route` labels it in the metrics."""
+
     def __init__(self, send: Send, request_id: str) -> None:
         self._send = send
-        self._request_id = request_id.encode("latin-1")
+        self.request_id = request_id
+        self.route = "unmatched"
 
     async def json(
         self, status: int, payload: bytes, extra_headers: list[tuple[bytes, bytes]] = ()
     ) -> int:
+        return await self.send(status, b"application/json", payload, extra_headers)
+
+    async def send(
+        self,
+        status: int,
+        content_type: bytes,
+        payload: bytes,
+        extra_headers: list[tuple[bytes, bytes]] = (),
+    ) -> int:
         headers = [
-            (b"content-type", b"application/json"),
+            (b"content-type", content_type),
             (b"content-length", str(len(payload)).encode()),
-            (b"x-request-id", self._request_id),
+            (b"x-request-id", self.request_id.encode()),
             *extra_headers,
         ]
         await self._send({"type": "http.response.start", "status": status, "headers": headers})

@@ -179,3 +179,24 @@ def test_odd_headers_never_break_a_request(api: httpx.Client):
 def test_request_id_is_returned_and_generated(api: httpx.Client):
     assert api.get(RECORDS, headers={"x-request-id": "abc-1"}).headers["x-request-id"] == "abc-1"
     assert len(api.get(RECORDS).headers["x-request-id"]) >= 16
+
+
+def test_metrics_count_requests_and_upstream_errors(api: httpx.Client):
+    api.get(RECORDS)
+    api.get(f"{RECORDS}/01900000-0000-7000-8000-000000000000")
+    api.get("/v1/nothing-here")
+    response = api.get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    text = response.text
+    route = "/v1/collections/{collection}/records"
+    assert f'joist_gateway_requests_total{{method="GET",route="{route}",status="200"}}' in text
+    assert 'joist_gateway_requests_total{method="GET",route="unmatched",status="404"}' in text
+    assert (
+        'joist_gateway_upstream_errors_total{code="NOT_FOUND",rpc="joist.v1.RecordsService.GetRecord"}'
+        in text
+    )
+    assert (
+        f'joist_gateway_request_duration_seconds_bucket{{le="0.1",method="GET",route="{route}"}}'
+        in text
+    )

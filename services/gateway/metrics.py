@@ -1,0 +1,52 @@
+"""The gateway's Prometheus metrics, served at `/metrics`.
+
+    joist_gateway_requests_total{method, route, status}       requests answered
+    joist_gateway_request_duration_seconds{method, route}     latency histogram
+    joist_gateway_upstream_errors_total{rpc, code}            failed gRPC calls by status code
+
+`route` is the matched path template (bounded), `unmatched` otherwise, `internal` for the
+gateway's own endpoints. The registry belongs to the app, not to the process.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+class GatewayMetrics:
+    content_type = CONTENT_TYPE_LATEST.encode()
+
+    def __init__(self) -> None:
+        self._registry = CollectorRegistry()
+        self._requests = Counter(
+            "joist_gateway_requests",
+            "HTTP requests answered by the gateway.",
+            ("method", "route", "status"),
+            registry=self._registry,
+        )
+        self._duration = Histogram(
+            "joist_gateway_request_duration_seconds",
+            "Time from a request's arrival to its answer.",
+            ("method", "route"),
+            buckets=BUCKETS,
+            registry=self._registry,
+        )
+        self._upstream_errors = Counter(
+            "joist_gateway_upstream_errors",
+            "gRPC calls to the services that failed, by status code.",
+            ("rpc", "code"),
+            registry=self._registry,
+        )
+
+    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
+        self._requests.labels(method, route, str(status)).inc()
+        self._duration.labels(method, route).observe(seconds)
+
+    def upstream_error(self, rpc: str, code: str) -> None:
+        self._upstream_errors.labels(rpc, code).inc()
+
+    def render(self) -> bytes:
+        return generate_latest(self._registry)

@@ -27,16 +27,22 @@ def die_with_parent() -> None:
 _LISTEN_PORTS = range(20000, 32768)
 
 
+_handed_out: set[int] = set()  # never the same port twice from one process
+
+
 def free_port() -> int:
     """A port on 127.0.0.1 that nothing listens on now, outside the ephemeral range."""
     for _ in range(100):
         port = random.choice(_LISTEN_PORTS)
+        if port in _handed_out:
+            continue
         with socket.socket() as probe:
             try:
                 probe.bind(("127.0.0.1", port))
             except OSError:
                 continue
-            return port
+        _handed_out.add(port)
+        return port
     raise OSError("no free port found")
 
 

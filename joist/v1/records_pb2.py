@@ -23,11 +23,13 @@ _sym_db = _symbol_database.Default()
 
 
 from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
+from google.protobuf import empty_pb2 as google_dot_protobuf_dot_empty__pb2
+from google.protobuf import field_mask_pb2 as google_dot_protobuf_dot_field__mask__pb2
 from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16joist/v1/records.proto\x12\x08joist.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xce\x01\n\x06Record\x12\n\n\x02id\x18\x01 \x01(\t\x12\x12\n\ncollection\x18\x02 \x01(\t\x12/\n\x0b\x63reate_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04\x65tag\x18\x05 \x01(\t\x12\r\n\x05owner\x18\x06 \x01(\t\x12%\n\x04\x64\x61ta\x18\x07 \x01(\x0b\x32\x17.google.protobuf.Struct\"d\n\x13\x43reateRecordRequest\x12\x12\n\ncollection\x18\x01 \x01(\t\x12%\n\x04\x64\x61ta\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"2\n\x10GetRecordRequest\x12\x12\n\ncollection\x18\x01 \x01(\t\x12\n\n\x02id\x18\x02 \x01(\t\"O\n\x12ListRecordsRequest\x12\x12\n\ncollection\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"Q\n\x13ListRecordsResponse\x12!\n\x07records\x18\x01 \x03(\x0b\x32\x10.joist.v1.Record\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t2\xed\x02\n\x0eRecordsService\x12s\n\x0c\x43reateRecord\x12\x1d.joist.v1.CreateRecordRequest\x1a\x10.joist.v1.Record\"2\x82\xd3\xe4\x93\x02,\"$/v1/collections/{collection}/records:\x04\x64\x61ta\x12l\n\tGetRecord\x12\x1a.joist.v1.GetRecordRequest\x1a\x10.joist.v1.Record\"1\x82\xd3\xe4\x93\x02+\x12)/v1/collections/{collection}/records/{id}\x12x\n\x0bListRecords\x12\x1c.joist.v1.ListRecordsRequest\x1a\x1d.joist.v1.ListRecordsResponse\",\x82\xd3\xe4\x93\x02&\x12$/v1/collections/{collection}/recordsb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16joist/v1/records.proto\x12\x08joist.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xce\x01\n\x06Record\x12\n\n\x02id\x18\x01 \x01(\t\x12\x12\n\ncollection\x18\x02 \x01(\t\x12/\n\x0b\x63reate_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04\x65tag\x18\x05 \x01(\t\x12\r\n\x05owner\x18\x06 \x01(\t\x12%\n\x04\x64\x61ta\x18\x07 \x01(\x0b\x32\x17.google.protobuf.Struct\"d\n\x13\x43reateRecordRequest\x12\x12\n\ncollection\x18\x01 \x01(\t\x12%\n\x04\x64\x61ta\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"2\n\x10GetRecordRequest\x12\x12\n\ncollection\x18\x01 \x01(\t\x12\n\n\x02id\x18\x02 \x01(\t\"q\n\x12ListRecordsRequest\x12\x12\n\ncollection\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x04 \x01(\t\x12\x10\n\x08order_by\x18\x05 \x01(\t\"Q\n\x13ListRecordsResponse\x12!\n\x07records\x18\x01 \x03(\x0b\x32\x10.joist.v1.Record\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x9b\x01\n\x13UpdateRecordRequest\x12\x12\n\ncollection\x18\x01 \x01(\t\x12\n\n\x02id\x18\x02 \x01(\t\x12%\n\x04\x64\x61ta\x18\x03 \x01(\x0b\x32\x17.google.protobuf.Struct\x12/\n\x0bupdate_mask\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\x12\x0c\n\x04\x65tag\x18\x05 \x01(\t\"C\n\x13\x44\x65leteRecordRequest\x12\x12\n\ncollection\x18\x01 \x01(\t\x12\n\n\x02id\x18\x02 \x01(\t\x12\x0c\n\x04\x65tag\x18\x03 \x01(\t\"`\n\x19\x42\x61tchCreateRecordsRequest\x12\x12\n\ncollection\x18\x01 \x01(\t\x12/\n\x08requests\x18\x02 \x03(\x0b\x32\x1d.joist.v1.CreateRecordRequest\"?\n\x1a\x42\x61tchCreateRecordsResponse\x12!\n\x07records\x18\x01 \x03(\x0b\x32\x10.joist.v1.Record2\x80\x06\n\x0eRecordsService\x12s\n\x0c\x43reateRecord\x12\x1d.joist.v1.CreateRecordRequest\x1a\x10.joist.v1.Record\"2\x82\xd3\xe4\x93\x02,\"$/v1/collections/{collection}/records:\x04\x64\x61ta\x12l\n\tGetRecord\x12\x1a.joist.v1.GetRecordRequest\x1a\x10.joist.v1.Record\"1\x82\xd3\xe4\x93\x02+\x12)/v1/collections/{collection}/records/{id}\x12x\n\x0bListRecords\x12\x1c.joist.v1.ListRecordsRequest\x1a\x1d.joist.v1.ListRecordsResponse\",\x82\xd3\xe4\x93\x02&\x12$/v1/collections/{collection}/records\x12x\n\x0cUpdateRecord\x12\x1d.joist.v1.UpdateRecordRequest\x1a\x10.joist.v1.Record\"7\x82\xd3\xe4\x93\x02\x31\x32)/v1/collections/{collection}/records/{id}:\x04\x64\x61ta\x12x\n\x0c\x44\x65leteRecord\x12\x1d.joist.v1.DeleteRecordRequest\x1a\x16.google.protobuf.Empty\"1\x82\xd3\xe4\x93\x02+*)/v1/collections/{collection}/records/{id}\x12\x9c\x01\n\x12\x42\x61tchCreateRecords\x12#.joist.v1.BatchCreateRecordsRequest\x1a$.joist.v1.BatchCreateRecordsResponse\";\x82\xd3\xe4\x93\x02\x35\"0/v1/collections/{collection}/records:batchCreate:\x01*b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -40,16 +42,30 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_RECORDSSERVICE'].methods_by_name['GetRecord']._serialized_options = b'\202\323\344\223\002+\022)/v1/collections/{collection}/records/{id}'
   _globals['_RECORDSSERVICE'].methods_by_name['ListRecords']._loaded_options = None
   _globals['_RECORDSSERVICE'].methods_by_name['ListRecords']._serialized_options = b'\202\323\344\223\002&\022$/v1/collections/{collection}/records'
-  _globals['_RECORD']._serialized_start=130
-  _globals['_RECORD']._serialized_end=336
-  _globals['_CREATERECORDREQUEST']._serialized_start=338
-  _globals['_CREATERECORDREQUEST']._serialized_end=438
-  _globals['_GETRECORDREQUEST']._serialized_start=440
-  _globals['_GETRECORDREQUEST']._serialized_end=490
-  _globals['_LISTRECORDSREQUEST']._serialized_start=492
-  _globals['_LISTRECORDSREQUEST']._serialized_end=571
-  _globals['_LISTRECORDSRESPONSE']._serialized_start=573
-  _globals['_LISTRECORDSRESPONSE']._serialized_end=654
-  _globals['_RECORDSSERVICE']._serialized_start=657
-  _globals['_RECORDSSERVICE']._serialized_end=1022
+  _globals['_RECORDSSERVICE'].methods_by_name['UpdateRecord']._loaded_options = None
+  _globals['_RECORDSSERVICE'].methods_by_name['UpdateRecord']._serialized_options = b'\202\323\344\223\00212)/v1/collections/{collection}/records/{id}:\004data'
+  _globals['_RECORDSSERVICE'].methods_by_name['DeleteRecord']._loaded_options = None
+  _globals['_RECORDSSERVICE'].methods_by_name['DeleteRecord']._serialized_options = b'\202\323\344\223\002+*)/v1/collections/{collection}/records/{id}'
+  _globals['_RECORDSSERVICE'].methods_by_name['BatchCreateRecords']._loaded_options = None
+  _globals['_RECORDSSERVICE'].methods_by_name['BatchCreateRecords']._serialized_options = b'\202\323\344\223\0025\"0/v1/collections/{collection}/records:batchCreate:\001*'
+  _globals['_RECORD']._serialized_start=193
+  _globals['_RECORD']._serialized_end=399
+  _globals['_CREATERECORDREQUEST']._serialized_start=401
+  _globals['_CREATERECORDREQUEST']._serialized_end=501
+  _globals['_GETRECORDREQUEST']._serialized_start=503
+  _globals['_GETRECORDREQUEST']._serialized_end=553
+  _globals['_LISTRECORDSREQUEST']._serialized_start=555
+  _globals['_LISTRECORDSREQUEST']._serialized_end=668
+  _globals['_LISTRECORDSRESPONSE']._serialized_start=670
+  _globals['_LISTRECORDSRESPONSE']._serialized_end=751
+  _globals['_UPDATERECORDREQUEST']._serialized_start=754
+  _globals['_UPDATERECORDREQUEST']._serialized_end=909
+  _globals['_DELETERECORDREQUEST']._serialized_start=911
+  _globals['_DELETERECORDREQUEST']._serialized_end=978
+  _globals['_BATCHCREATERECORDSREQUEST']._serialized_start=980
+  _globals['_BATCHCREATERECORDSREQUEST']._serialized_end=1076
+  _globals['_BATCHCREATERECORDSRESPONSE']._serialized_start=1078
+  _globals['_BATCHCREATERECORDSRESPONSE']._serialized_end=1141
+  _globals['_RECORDSSERVICE']._serialized_start=1144
+  _globals['_RECORDSSERVICE']._serialized_end=1912
 # @@protoc_insertion_point(module_scope)

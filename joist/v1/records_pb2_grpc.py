@@ -3,6 +3,7 @@
 import grpc
 import warnings
 
+from google.protobuf import empty_pb2 as google_dot_protobuf_dot_empty__pb2
 from joist.v1 import records_pb2 as joist_dot_v1_dot_records__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
@@ -50,6 +51,21 @@ class RecordsServiceStub:
                 request_serializer=joist_dot_v1_dot_records__pb2.ListRecordsRequest.SerializeToString,
                 response_deserializer=joist_dot_v1_dot_records__pb2.ListRecordsResponse.FromString,
                 _registered_method=True)
+        self.UpdateRecord = channel.unary_unary(
+                '/joist.v1.RecordsService/UpdateRecord',
+                request_serializer=joist_dot_v1_dot_records__pb2.UpdateRecordRequest.SerializeToString,
+                response_deserializer=joist_dot_v1_dot_records__pb2.Record.FromString,
+                _registered_method=True)
+        self.DeleteRecord = channel.unary_unary(
+                '/joist.v1.RecordsService/DeleteRecord',
+                request_serializer=joist_dot_v1_dot_records__pb2.DeleteRecordRequest.SerializeToString,
+                response_deserializer=google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+                _registered_method=True)
+        self.BatchCreateRecords = channel.unary_unary(
+                '/joist.v1.RecordsService/BatchCreateRecords',
+                request_serializer=joist_dot_v1_dot_records__pb2.BatchCreateRecordsRequest.SerializeToString,
+                response_deserializer=joist_dot_v1_dot_records__pb2.BatchCreateRecordsResponse.FromString,
+                _registered_method=True)
 
 
 class RecordsServiceServicer:
@@ -71,7 +87,31 @@ class RecordsServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListRecords(self, request, context):
-        """Lists a collection's records, oldest first, one page at a time.
+        """Lists a collection's records one page at a time, filtered and sorted as asked (oldest
+        first by default).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateRecord(self, request, context):
+        """Changes a record. The HTTP body is the record's data itself; `update_mask` names the
+        fields to change (a named field missing from the body is cleared), all fields of the
+        body when empty.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteRecord(self, request, context):
+        """Deletes a record.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def BatchCreateRecords(self, request, context):
+        """Creates up to 1000 records in one transaction: all of them, or none.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -94,6 +134,21 @@ def add_RecordsServiceServicer_to_server(servicer, server):
                     servicer.ListRecords,
                     request_deserializer=joist_dot_v1_dot_records__pb2.ListRecordsRequest.FromString,
                     response_serializer=joist_dot_v1_dot_records__pb2.ListRecordsResponse.SerializeToString,
+            ),
+            'UpdateRecord': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateRecord,
+                    request_deserializer=joist_dot_v1_dot_records__pb2.UpdateRecordRequest.FromString,
+                    response_serializer=joist_dot_v1_dot_records__pb2.Record.SerializeToString,
+            ),
+            'DeleteRecord': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteRecord,
+                    request_deserializer=joist_dot_v1_dot_records__pb2.DeleteRecordRequest.FromString,
+                    response_serializer=google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
+            ),
+            'BatchCreateRecords': grpc.unary_unary_rpc_method_handler(
+                    servicer.BatchCreateRecords,
+                    request_deserializer=joist_dot_v1_dot_records__pb2.BatchCreateRecordsRequest.FromString,
+                    response_serializer=joist_dot_v1_dot_records__pb2.BatchCreateRecordsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -178,6 +233,87 @@ class RecordsService:
             '/joist.v1.RecordsService/ListRecords',
             joist_dot_v1_dot_records__pb2.ListRecordsRequest.SerializeToString,
             joist_dot_v1_dot_records__pb2.ListRecordsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateRecord(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/joist.v1.RecordsService/UpdateRecord',
+            joist_dot_v1_dot_records__pb2.UpdateRecordRequest.SerializeToString,
+            joist_dot_v1_dot_records__pb2.Record.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteRecord(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/joist.v1.RecordsService/DeleteRecord',
+            joist_dot_v1_dot_records__pb2.DeleteRecordRequest.SerializeToString,
+            google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def BatchCreateRecords(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/joist.v1.RecordsService/BatchCreateRecords',
+            joist_dot_v1_dot_records__pb2.BatchCreateRecordsRequest.SerializeToString,
+            joist_dot_v1_dot_records__pb2.BatchCreateRecordsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -15,3 +16,9 @@ class StoredRecord:
     update_time: datetime
     owner: str
     data: dict[str, Any]
+
+    @property
+    def etag(self) -> str:
+        """Changes whenever the record changes (it is derived from id and update time)."""
+        seed = f"{self.id}/{self.update_time.isoformat()}".encode()
+        return hashlib.blake2b(seed, digest_size=8).hexdigest()

@@ -1,22 +1,17 @@
-"""Records as the API shows them: the protobuf `Record`, and its JSON for event payloads
-(the same lowerCamelCase JSON a front end gets from the gateway)."""
+"""Records and collections as the API shows them: protobuf messages, and a record's JSON for
+event payloads (the same lowerCamelCase shape a front end gets from the gateway, with each value
+rendered by its field type, so an INTEGER stays an integer)."""
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
-from google.protobuf import json_format
+from google.protobuf import struct_pb2
 
-from joist.v1 import records_pb2
-from services.common.timestamps import to_timestamp
+from joist.v1 import collections_pb2, records_pb2
+from services.common.timestamps import rfc3339, to_timestamp
 from services.records.record import StoredRecord
-
-
-def etag(record: StoredRecord) -> str:
-    """Changes whenever the record changes (it is derived from id and update time)."""
-    seed = f"{record.id}/{record.update_time.isoformat()}".encode()
-    return hashlib.blake2b(seed, digest_size=8).hexdigest()
+from services.records.schema import OPERATIONS, CollectionSpec
 
 
 def to_proto(record: StoredRecord) -> records_pb2.Record:
@@ -25,7 +20,7 @@ def to_proto(record: StoredRecord) -> records_pb2.Record:
         collection=record.collection,
         create_time=to_timestamp(record.create_time),
         update_time=to_timestamp(record.update_time),
-        etag=etag(record),
+        etag=record.etag,
         owner=record.owner,
     )
     message.data.update(record.data)
@@ -33,4 +28,48 @@ def to_proto(record: StoredRecord) -> records_pb2.Record:
 
 
 def to_json(record: StoredRecord) -> dict[str, Any]:
-    return json_format.MessageToDict(to_proto(record), always_print_fields_with_no_presence=True)
+    return {
+        "id": record.id,
+        "collection": record.collection,
+        "createTime": rfc3339(record.create_time),
+        "updateTime": rfc3339(record.update_time),
+        "etag": record.etag,
+        "owner": record.owner,
+        "data": record.data,
+    }
+
+
+def collection_to_proto(spec: CollectionSpec) -> collections_pb2.Collection:
+    message = collections_pb2.Collection(
+        name=spec.name,
+        create_time=to_timestamp(spec.create_time),
+        update_time=to_timestamp(spec.update_time),
+        etag=spec.etag,
+    )
+    for field in spec.fields:
+        item = message.fields.add(
+            name=field.name,
+            type=collections_pb2.Field.Type.Value(field.type.value),
+            required=field.required,
+            unique=field.unique,
+            options=field.options,
+            relation=field.relation,
+            id=field.id,
+        )
+        if field.max_length is not None:
+            item.max_length = field.max_length
+        if field.default is not None:
+            item.default.CopyFrom(_value(field.default))
+    for index in spec.indexes:
+        message.indexes.add(fields=index.fields, unique=index.unique)
+    for op in OPERATIONS:
+        setattr(
+            message.rules, op, collections_pb2.Rules.Access.Value(getattr(spec.rules, op).value)
+        )
+    return message
+
+
+def _value(value: Any) -> struct_pb2.Value:
+    holder = struct_pb2.Struct()
+    holder.update({"v": value})
+    return holder.fields["v"]

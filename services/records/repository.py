@@ -1,29 +1,36 @@
-"""Records storage: each write commits the record row and its outbox event in one transaction.
+"""Records storage: every write commits the record rows and one outbox event per changed record
+in one transaction (`records.<collection>.created|updated|deleted`).
 
 Methods are blocking (Peewee) and run on the service's DatabaseExecutor.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import peewee
 
 from services.common.database import write_transaction
-from services.common.errors import InvalidArgument, NotFound
+from services.common.errors import Aborted, AlreadyExists, InvalidArgument, NotFound
 from services.common.events import make_event
+from services.common.filtering import parse_filter
 from services.common.ids import new_id
+from services.common.ordering import after_condition, key_values, order_clauses, parse_order_by
 from services.common.outbox import OutboxRow, enqueue
-from services.common.pagination import decode_token, encode_token, page_size
+from services.common.pagination import PageTokens, page_size
 from services.common.timestamps import utc_now
-from services.records.models import MAX_REQUEST_ID_LENGTH, RecordRow, build_model
+from services.records.catalog import Catalog
+from services.records.models import MAX_REQUEST_ID_LENGTH, RecordRow, attribute, field_column
+from services.records.query import filter_fields, sortable_fields
 from services.records.record import StoredRecord
 from services.records.render import to_json
-from services.records.schema import CollectionSpec
-from services.records.validation import validate_data
+from services.records.schema import CollectionSpec, FieldType
+from services.records.values import check_data, render_data
 
 EVENT_SOURCE = "joist/records"
+MAX_BATCH = 1000
 
 
 @dataclass(frozen=True)
@@ -32,91 +39,225 @@ class RecordPage:
     next_page_token: str
 
 
+@dataclass(frozen=True)
+class NewRecord:
+    data: Mapping[str, Any]
+    request_id: str = ""
+
+
 class RecordsRepository:
     def __init__(
-        self,
-        db: peewee.Database,
-        collections: dict[str, CollectionSpec],
-        outbox: type[OutboxRow],
+        self, db: peewee.Database, catalog: Catalog, outbox: type[OutboxRow], tokens: PageTokens
     ) -> None:
         self._db = db
-        self._collections = collections
-        self._models = {name: build_model(db, spec) for name, spec in collections.items()}
+        self._catalog = catalog
         self._outbox = outbox
+        self._tokens = tokens
 
-    def create_tables(self) -> None:
-        self._db.create_tables([*self._models.values(), self._outbox], safe=True)
+    # -- writes -------------------------------------------------------------------------------
 
-    def create(self, collection: str, data: dict[str, Any], request_id: str = "") -> StoredRecord:
+    def create(
+        self, collection: str, data: Mapping[str, Any], request_id: str = "", owner: str = ""
+    ) -> StoredRecord:
         """Validates and stores a record with its `created` event; a repeated request_id
         returns the record it first created."""
-        spec, model = self._resolve(collection)
-        if len(request_id) > MAX_REQUEST_ID_LENGTH:
-            raise InvalidArgument.field(
-                "request_id", f"must be at most {MAX_REQUEST_ID_LENGTH} characters"
-            )
-        clean = validate_data(spec, data)
+        return self.batch_create(collection, [NewRecord(data, request_id)], owner, batch=False)[0]
+
+    def batch_create(
+        self, collection: str, items: Sequence[NewRecord], owner: str = "", batch: bool = True
+    ) -> list[StoredRecord]:
+        """Creates every record or none; violations name `requests[i].<field>`."""
+        if batch and not 1 <= len(items) <= MAX_BATCH:
+            raise InvalidArgument.field("requests", f"must hold 1 to {MAX_BATCH} records")
+        spec, model = self._catalog.resolve(collection)
+        checked = [
+            self._check_new(spec, item, i if batch else None) for i, item in enumerate(items)
+        ]
+        try:
+            with write_transaction(self._db):
+                spec, model = self._catalog.resolve(collection)
+                return [
+                    self._insert(spec, model, item, clean, owner)
+                    for item, clean in zip(items, checked, strict=True)
+                ]
+        except peewee.IntegrityError as exc:
+            return self._after_clash(spec, model, items, exc)
+
+    def update(
+        self,
+        collection: str,
+        record_id: str,
+        data: Mapping[str, Any],
+        mask: Sequence[str],
+        expected_etag: str,
+    ) -> StoredRecord:
+        """Changes the masked fields (all of `data`'s when the mask is empty) and commits the
+        `updated` event; a stale etag is ABORTED."""
+        spec, _ = self._catalog.resolve(collection)
+        for path in mask:
+            if spec.field(path) is None:
+                raise InvalidArgument.field("update_mask", f"unknown field {path!r}")
+        if not mask and not data:
+            raise InvalidArgument.field("data", "names no field to change")
+        clean = check_data(spec, data, only=list(mask) or list(data))
+        try:
+            with write_transaction(self._db):
+                spec, model = self._catalog.resolve(collection)
+                row = self._row(spec, model, record_id)
+                if expected_etag and expected_etag != self._stored(spec, row).etag:
+                    raise Aborted(f"record {record_id!r} changed since etag {expected_etag!r}")
+                self._check_references(spec, model, clean, record_id)
+                for name, value in clean.items():
+                    setattr(row, attribute(name), value)
+                row.update_time = max(utc_now(), row.update_time)
+                row.save()
+                record = self._stored(spec, row)
+                self._emit(record, "updated")
+                return record
+        except peewee.IntegrityError as exc:
+            raise AlreadyExists(f"a record with the same unique value exists: {exc}") from exc
+
+    def delete(self, collection: str, record_id: str, expected_etag: str) -> None:
         with write_transaction(self._db):
-            if request_id:
-                earlier = model.get_or_none(model.request_id == request_id)
-                if earlier is not None:
-                    return self._stored(spec, earlier)
-            now = utc_now()
-            row = model.create(
-                id=new_id(),
-                create_time=now,
-                update_time=now,
-                owner="",
-                request_id=request_id or None,
-                **clean,
-            )
+            spec, model = self._catalog.resolve(collection)
+            row = self._row(spec, model, record_id)
             record = self._stored(spec, row)
-            event = make_event(
-                f"records.{collection}.created",
-                source=EVENT_SOURCE,
-                subject=record.id,
-                data=to_json(record),
-                time=now,
-            )
-            enqueue(self._outbox, [event])
-        return record
+            if expected_etag and expected_etag != record.etag:
+                raise Aborted(f"record {record_id!r} changed since etag {expected_etag!r}")
+            model.delete().where(model.id == record_id).execute()
+            self._emit(record, "deleted", time=utc_now())
+
+    # -- reads --------------------------------------------------------------------------------
 
     def get(self, collection: str, record_id: str) -> StoredRecord:
-        spec, model = self._resolve(collection)
-        row = model.get_or_none(model.id == record_id) if record_id else None
-        if row is None:
-            raise NotFound(f"record {record_id!r} not found in collection {collection!r}")
-        return self._stored(spec, row)
+        spec, model = self._catalog.resolve(collection)
+        return self._stored(spec, self._row(spec, model, record_id))
 
-    def list(self, collection: str, size: int, token: str) -> RecordPage:
-        """A page of records in id (creation) order; keyset pagination, never OFFSET."""
-        spec, model = self._resolve(collection)
+    def list(
+        self, collection: str, size: int, token: str, filter_text: str = "", order_by: str = ""
+    ) -> RecordPage:
+        """One page, filtered (AIP-160) and sorted (AIP-132); keyset pagination, never OFFSET."""
+        spec, model = self._catalog.resolve(collection)
         limit = page_size(size)
-        after = decode_token(token, collection)
-        query = model.select().order_by(model.id).limit(limit + 1)
+        fields = filter_fields(spec, model)
+        condition = parse_filter(filter_text, fields)
+        keys = parse_order_by(order_by, sortable_fields(spec, fields))
+        fingerprint = f"{collection}\n{filter_text}\n{order_by}"
+        after = self._tokens.decode(token, keys, fingerprint)
+        query = model.select().order_by(*order_clauses(keys)).limit(limit + 1)
+        if condition is not None:
+            query = query.where(condition)
         if after is not None:
-            query = query.where(model.id > after)
+            query = query.where(after_condition(keys, after))
         rows = list(query)
         records = [self._stored(spec, row) for row in rows[:limit]]
-        more = len(rows) > limit
-        return RecordPage(records, encode_token(records[-1].id, collection) if more else "")
+        if len(rows) <= limit:
+            return RecordPage(records, "")
+        last = key_values(keys, rows[limit - 1])
+        return RecordPage(records, self._tokens.encode(keys, last, fingerprint))
 
-    def _resolve(self, collection: str) -> tuple[CollectionSpec, type[RecordRow]]:
-        if not collection:
-            raise InvalidArgument.field("collection", "is required")
-        if collection not in self._collections:
-            raise NotFound(f"collection {collection!r} not found")
-        return self._collections[collection], self._models[collection]
+    # -- helpers ------------------------------------------------------------------------------
+
+    @staticmethod
+    def _check_new(spec: CollectionSpec, item: NewRecord, index: int | None) -> dict[str, Any]:
+        prefix = "" if index is None else f"requests[{index}]."
+        if len(item.request_id) > MAX_REQUEST_ID_LENGTH:
+            raise InvalidArgument.field(
+                f"{prefix}request_id", f"must be at most {MAX_REQUEST_ID_LENGTH} characters"
+            )
+        return check_data(spec, item.data, prefix=prefix)
+
+    def _insert(
+        self,
+        spec: CollectionSpec,
+        model: type[RecordRow],
+        item: NewRecord,
+        clean: dict[str, Any],
+        owner: str,
+    ) -> StoredRecord:
+        if item.request_id:
+            earlier = model.get_or_none(model.request_id == item.request_id)
+            if earlier is not None:
+                return self._stored(spec, earlier)
+        self._check_references(spec, model, clean, None)
+        now = utc_now()
+        row = model.create(
+            id=new_id(),
+            create_time=now,
+            update_time=now,
+            owner=owner,
+            request_id=item.request_id or None,
+            **{attribute(name): value for name, value in clean.items()},
+        )
+        record = self._stored(spec, row)
+        self._emit(record, "created")
+        return record
+
+    def _after_clash(
+        self,
+        spec: CollectionSpec,
+        model: type[RecordRow],
+        items: Sequence[NewRecord],
+        exc: peewee.IntegrityError,
+    ) -> list[StoredRecord]:
+        """A concurrent create with the same request_id won the race: return its records."""
+        ids = [item.request_id for item in items]
+        if all(ids):
+            earlier = {r.request_id: r for r in model.select().where(model.request_id.in_(ids))}
+            if len(earlier) == len(ids):
+                return [self._stored(spec, earlier[i]) for i in ids]
+        raise AlreadyExists(f"a record with the same unique value exists: {exc}") from exc
+
+    def _check_references(
+        self,
+        spec: CollectionSpec,
+        model: type[RecordRow],
+        clean: dict[str, Any],
+        record_id: str | None,
+    ) -> None:
+        """Unique values are free, and relations point at records that exist."""
+        for name, value in clean.items():
+            field = spec.field(name)
+            if value is None or field is None:
+                continue
+            if field.unique:
+                column = field_column(model, name)
+                clash = model.select().where(column == value)
+                if record_id is not None:
+                    clash = clash.where(model.id != record_id)
+                if clash.exists():
+                    raise AlreadyExists(f"a {spec.name} record with this {name} already exists")
+            if field.type is FieldType.RELATION:
+                _, target = self._catalog.resolve(field.relation)
+                if not target.select().where(target.id == value).exists():
+                    raise InvalidArgument.field(
+                        name, f"no {field.relation} record has id {value!r}"
+                    )
+
+    def _row(self, spec: CollectionSpec, model: type[RecordRow], record_id: str) -> RecordRow:
+        row = model.get_or_none(model.id == record_id) if record_id else None
+        if row is None:
+            raise NotFound(f"record {record_id!r} not found in collection {spec.name!r}")
+        return row
+
+    def _emit(self, record: StoredRecord, change: str, time: Any = None) -> None:
+        event = make_event(
+            f"records.{record.collection}.{change}",
+            source=EVENT_SOURCE,
+            subject=record.id,
+            data=to_json(record),
+            time=time or record.update_time,
+        )
+        enqueue(self._outbox, [event])
 
     @staticmethod
     def _stored(spec: CollectionSpec, row: RecordRow) -> StoredRecord:
-        values = {f.name: getattr(row, f.name) for f in spec.fields}
-        data = {name: value for name, value in values.items() if value is not None}
+        values = {f.name: getattr(row, attribute(f.name)) for f in spec.fields}
         return StoredRecord(
             id=row.id,
             collection=spec.name,
             create_time=row.create_time,
             update_time=row.update_time,
             owner=row.owner,
-            data=data,
+            data=render_data(spec, values),
         )

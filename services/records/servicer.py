@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import grpc
-from google.protobuf import json_format
+from google.protobuf import empty_pb2, json_format
 
 from joist.v1 import records_pb2, records_pb2_grpc
 from services.common.database import DatabaseExecutor
+from services.common.errors import InvalidArgument
 from services.records.render import to_proto
-from services.records.repository import RecordsRepository
+from services.records.repository import NewRecord, RecordsRepository
 
 
 class RecordsServicer(records_pb2_grpc.RecordsServiceServicer):
@@ -25,6 +26,19 @@ class RecordsServicer(records_pb2_grpc.RecordsServiceServicer):
         )
         return to_proto(record)
 
+    async def BatchCreateRecords(
+        self, request: records_pb2.BatchCreateRecordsRequest, context: grpc.aio.ServicerContext
+    ) -> records_pb2.BatchCreateRecordsResponse:
+        items = []
+        for i, item in enumerate(request.requests):
+            if item.collection not in ("", request.collection):
+                raise InvalidArgument.field(
+                    f"requests[{i}].collection", f"must be empty or {request.collection!r}"
+                )
+            items.append(NewRecord(json_format.MessageToDict(item.data), item.request_id))
+        records = await self._executor.run(self._repository.batch_create, request.collection, items)
+        return records_pb2.BatchCreateRecordsResponse(records=[to_proto(r) for r in records])
+
     async def GetRecord(
         self, request: records_pb2.GetRecordRequest, context: grpc.aio.ServicerContext
     ) -> records_pb2.Record:
@@ -35,8 +49,34 @@ class RecordsServicer(records_pb2_grpc.RecordsServiceServicer):
         self, request: records_pb2.ListRecordsRequest, context: grpc.aio.ServicerContext
     ) -> records_pb2.ListRecordsResponse:
         page = await self._executor.run(
-            self._repository.list, request.collection, request.page_size, request.page_token
+            self._repository.list,
+            request.collection,
+            request.page_size,
+            request.page_token,
+            request.filter,
+            request.order_by,
         )
         return records_pb2.ListRecordsResponse(
             records=[to_proto(r) for r in page.records], next_page_token=page.next_page_token
         )
+
+    async def UpdateRecord(
+        self, request: records_pb2.UpdateRecordRequest, context: grpc.aio.ServicerContext
+    ) -> records_pb2.Record:
+        record = await self._executor.run(
+            self._repository.update,
+            request.collection,
+            request.id,
+            json_format.MessageToDict(request.data),
+            list(request.update_mask.paths),
+            request.etag,
+        )
+        return to_proto(record)
+
+    async def DeleteRecord(
+        self, request: records_pb2.DeleteRecordRequest, context: grpc.aio.ServicerContext
+    ) -> empty_pb2.Empty:
+        await self._executor.run(
+            self._repository.delete, request.collection, request.id, request.etag
+        )
+        return empty_pb2.Empty()

@@ -1,6 +1,6 @@
 """The gateway's ASGI application: matches a route, builds the gRPC request, calls the service
 and answers JSON; `/healthz` and `/readyz` for probes, `/openapi.json` for the API's
-description.
+description and `/docs` for its page (with the assets under `/docs/`).
 
 Bad requests are answered here, before any upstream call: unknown path 404, wrong method 405
 (with Allow), body over the cap 413, non-JSON content type 415, malformed input 400 — each with
@@ -15,7 +15,7 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
@@ -23,6 +23,7 @@ from urllib.parse import parse_qsl
 import grpc
 from google.protobuf.message import Message
 
+from services.gateway.docs import Asset
 from services.gateway.errors import HTTP_STATUS, from_rpc_error, status_body
 from services.gateway.metrics import GatewayMetrics
 from services.gateway.routes import Route, Router
@@ -58,6 +59,7 @@ class GatewayApp:
         max_body_bytes: int,
         upstream_timeout: float,
         openapi: bytes,
+        docs: Mapping[str, Asset] | None = None,
     ) -> None:
         self._router = router
         self._endpoints = {}
@@ -68,6 +70,7 @@ class GatewayApp:
         self._timeout = upstream_timeout
         self._upstreams = upstreams
         self._openapi = openapi
+        self._docs = docs or {}
         self._metrics = GatewayMetrics()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -123,6 +126,10 @@ class GatewayApp:
             return await reply.json(200, self._openapi)
         if path == "/metrics" and method == "GET":
             return await reply.send(200, self._metrics.content_type, self._metrics.render())
+        if path in self._docs and method == "GET":
+            reply.route = "docs"
+            asset = self._docs[path]
+            return await reply.send(200, asset.content_type, asset.body, asset.headers)
         found = self._router.match(method, path)
         if found is None:
             allowed = self._router.allowed_methods(path)

@@ -12,21 +12,32 @@ It describes what the transcoder (`transcode.py`) accepts and what it returns, n
   strings, unknown fields rejected (`additionalProperties: false`), nothing `required`
   (unset message fields are left out of responses);
 - errors in the `google.rpc.Status` shape, for the statuses the gateway produces itself and
-  as the `default` response.
-
-Proto comments are not in the generated descriptors (no source info), so an operation's
-summary is its method name.
+  as the `default` response;
+- the protos' comments as descriptions, when `comments` (from `proto_comments`, read from the
+  descriptor set `make protos` writes with source info) is given: a service's on its tag, an
+  RPC's first paragraph as the operation's `summary` and the rest as its `description`, a
+  message's on its schema, a field's on its property or parameter, and an enum's with its
+  values' as a list on each field of that type. Without a comment the summary is the method's
+  name.
 """
 
 from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Iterable
+import textwrap
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from google.api import annotations_pb2
-from google.protobuf.descriptor import Descriptor, FieldDescriptor
+from google.protobuf import descriptor_pb2
+from google.protobuf.descriptor import (
+    Descriptor,
+    EnumDescriptor,
+    FieldDescriptor,
+    MethodDescriptor,
+    ServiceDescriptor,
+)
 
 from services.gateway.routes import Route, compile_template
 
@@ -105,12 +116,115 @@ _STATUS: Schema = {  # google.rpc.Status; nothing required: proto3 JSON omits em
 }
 
 
-def build_openapi(routes: Iterable[Route], title: str, version: str) -> dict[str, Any]:
-    """The OpenAPI 3.1 document (a JSON-serialisable dict) of `routes`."""
-    schemas = _Schemas()
+# Field numbers in descriptor.proto that lead, in a SourceCodeInfo path, to a named element.
+_FILE_MESSAGES, _FILE_ENUMS, _FILE_SERVICES = 4, 5, 6
+_MESSAGE_FIELDS, _MESSAGE_NESTED, _MESSAGE_ENUMS = 2, 3, 4
+_ENUM_VALUES = _SERVICE_METHODS = 2
+
+
+def proto_comments(descriptor_set: bytes) -> dict[str, str]:
+    """The comments of a FileDescriptorSet written with source info, by the element's full name:
+    services, methods (`pkg.Service.Method`), messages, fields (`pkg.Message.field`), enums, and
+    enum values (`pkg.Enum.VALUE`, scoped by their enum). The leading comment, else the trailing
+    one, with the comment markers' indentation removed."""
+    comments: dict[str, str] = {}
+    for file in descriptor_pb2.FileDescriptorSet.FromString(descriptor_set).file:
+        names = dict(_element_paths(file))
+        for location in file.source_code_info.location:
+            name = names.get(tuple(location.path))
+            text = textwrap.dedent(location.leading_comments or location.trailing_comments)
+            if name is not None and text.strip():
+                comments[name] = text.strip()
+    return comments
+
+
+def _element_paths(file: descriptor_pb2.FileDescriptorProto) -> Iterator[tuple[tuple, str]]:
+    prefix = f"{file.package}." if file.package else ""
+    for i, service in enumerate(file.service):
+        yield (_FILE_SERVICES, i), prefix + service.name
+        for j, method in enumerate(service.method):
+            yield (_FILE_SERVICES, i, _SERVICE_METHODS, j), f"{prefix}{service.name}.{method.name}"
+    for i, message in enumerate(file.message_type):
+        yield from _message_paths(message, (_FILE_MESSAGES, i), prefix + message.name)
+    for i, enum in enumerate(file.enum_type):
+        yield from _enum_paths(enum, (_FILE_ENUMS, i), prefix + enum.name)
+
+
+def _message_paths(
+    message: descriptor_pb2.DescriptorProto, path: tuple, name: str
+) -> Iterator[tuple[tuple, str]]:
+    yield path, name
+    for i, field in enumerate(message.field):
+        yield (*path, _MESSAGE_FIELDS, i), f"{name}.{field.name}"
+    for i, nested in enumerate(message.nested_type):
+        yield from _message_paths(nested, (*path, _MESSAGE_NESTED, i), f"{name}.{nested.name}")
+    for i, enum in enumerate(message.enum_type):
+        yield from _enum_paths(enum, (*path, _MESSAGE_ENUMS, i), f"{name}.{enum.name}")
+
+
+def _enum_paths(
+    enum: descriptor_pb2.EnumDescriptorProto, path: tuple, name: str
+) -> Iterator[tuple[tuple, str]]:
+    yield path, name
+    for i, value in enumerate(enum.value):
+        yield (*path, _ENUM_VALUES, i), f"{name}.{value.name}"
+
+
+class _Comments:
+    """Descriptions for the document's parts, from the protos' comments."""
+
+    def __init__(self, comments: Mapping[str, str]) -> None:
+        self._comments = comments
+
+    def of(self, element: Descriptor | ServiceDescriptor | EnumDescriptor) -> str:
+        return self._comments.get(element.full_name, "")
+
+    def summary(self, method: MethodDescriptor) -> tuple[str, str]:
+        """The first paragraph of the method's comment in one line, and the rest."""
+        first, _, rest = self._comments.get(method.full_name, "").partition("\n\n")
+        return " ".join(first.split()), rest.strip()
+
+    def field(self, spec: FieldDescriptor) -> str:
+        """The field's comment, then its enum's and the enum values' (a Markdown list)."""
+        parts = [self._comments.get(spec.full_name, "")]
+        enum = spec.enum_type
+        if enum is not None and enum.full_name != "google.protobuf.NullValue":
+            parts.append(self.of(enum))
+            values = [
+                (value.name, self._comments.get(f"{enum.full_name}.{value.name}", ""))
+                for value in enum.values
+            ]
+            if any(text for _, text in values):
+                parts.append(
+                    "\n".join(
+                        f"- `{name}`" + (f": {' '.join(text.split())}" if text else "")
+                        for name, text in values
+                    )
+                )
+        return "\n\n".join(part for part in parts if part)
+
+
+def _described(target: dict[str, Any], *texts: str) -> dict[str, Any]:
+    """`target` with the non-empty texts as its description, after any it has."""
+    text = "\n\n".join(t for t in (target.get("description", ""), *texts) if t)
+    if text:
+        target["description"] = text
+    return target
+
+
+def build_openapi(
+    routes: Iterable[Route],
+    title: str,
+    version: str,
+    comments: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """The OpenAPI 3.1 document (a JSON-serialisable dict) of `routes`, described by
+    `comments` (from `proto_comments`) when given."""
+    docs = _Comments(comments or {})
+    schemas = _Schemas(docs)
     paths: dict[str, dict[str, Any]] = {}
     names_of: dict[str, tuple[str, ...]] = {}  # template shape -> the path's variable names
-    tags: set[str] = set()
+    tags: dict[str, ServiceDescriptor] = {}
     for route in sorted(routes, key=_order):
         verb = route.http_method.lower()
         if verb not in _OPERATIONS:
@@ -122,12 +236,13 @@ def build_openapi(routes: Iterable[Route], title: str, version: str) -> dict[str
         path = shape.format(*(f"{{{name}}}" for name in names))
         if verb in paths.get(path, {}):
             raise ValueError(f"{route.http_method} {route.template}: OpenAPI has one {path}")
-        paths.setdefault(path, {})[verb] = _operation(route, names, schemas)
-        tags.add(route.method.containing_service.name)
+        paths.setdefault(path, {})[verb] = _operation(route, names, schemas, docs)
+        service = route.method.containing_service
+        tags[service.name] = service
     return {
         "openapi": "3.1.0",
         "info": {"title": title, "version": version},
-        "tags": [{"name": tag} for tag in sorted(tags)],
+        "tags": [_described({"name": tag}, docs.of(tags[tag])) for tag in sorted(tags)],
         "paths": {
             path: {verb: item[verb] for verb in _OPERATIONS if verb in item}
             for path, item in sorted(paths.items())
@@ -154,39 +269,46 @@ def _order(route: Route) -> tuple[str, int, int]:
     return method.containing_service.full_name, method.index, _binding_index(route)
 
 
-def _operation(route: Route, names: tuple[str, ...], schemas: _Schemas) -> dict[str, Any]:
+def _operation(
+    route: Route, names: tuple[str, ...], schemas: _Schemas, docs: _Comments
+) -> dict[str, Any]:
     method, request = route.method, route.method.input_type
     service = method.containing_service.name
     index = _binding_index(route)
+    summary, description = docs.summary(method)
     operation: dict[str, Any] = {
         "operationId": f"{service}_{method.name}" + (f"_{index + 1}" if index else ""),
         "tags": [service],
-        "summary": method.name,
+        "summary": summary or method.name,
     }
+    _described(operation, description)
     subs = {m.group(1): m.group(2) or "*" for m in _VARIABLE.finditer(route.template)}
     parameters = [
-        _path_parameter(request, field, subs.get(field, "*"), shown)
+        _path_parameter(request, field, subs.get(field, "*"), shown, docs)
         for field, shown in zip(route.variables, names, strict=True)
     ]
     bound = {name.split(".")[0] for name in route.variables}
     if route.body != "*":
         bound.add(route.body)
         parameters += [
-            _query_parameter(spec)
+            _described(_query_parameter(spec), docs.field(spec))
             for spec in request.fields
             if spec.name not in bound and _queryable(spec)
         ]
     if parameters:
         operation["parameters"] = parameters
     if route.body:
+        about = ""  # body "*": the message's schema has its description
         if route.body == "*":
             body = schemas.message(request, skip=bound) if bound else schemas.ref(request)
         else:
             body = schemas.field(request.fields_by_name[route.body])
+            about = docs.field(request.fields_by_name[route.body])
         operation["requestBody"] = {  # an empty body is read as {}
             "required": False,
             "content": {"application/json": {"schema": body}},
         }
+        _described(operation["requestBody"], about)
     if route.response_body:
         answer = schemas.field(method.output_type.fields_by_name[route.response_body])
     else:
@@ -215,7 +337,9 @@ def _binding_index(route: Route) -> int:
     return 0
 
 
-def _path_parameter(request: Descriptor, field: str, sub_pattern: str, name: str) -> Schema:
+def _path_parameter(
+    request: Descriptor, field: str, sub_pattern: str, name: str, docs: _Comments
+) -> Schema:
     spec = _resolve(request, field)
     schema = _scalar(spec, query=True) if spec is not None else {"type": "string"}
     if schema == {"type": "string"}:  # the template's regex for the value
@@ -225,7 +349,7 @@ def _path_parameter(request: Descriptor, field: str, sub_pattern: str, name: str
         parameter["example"] = re.sub(r"\*\*?", "x", sub_pattern)
     if name != field:
         parameter["description"] = f"Sets the request's `{field}` field."
-    return parameter
+    return _described(parameter, docs.field(spec) if spec is not None else "")
 
 
 def _resolve(message: Descriptor, path: str) -> FieldDescriptor | None:
@@ -294,8 +418,9 @@ def _ref(name: str) -> Schema:
 class _Schemas:
     """Message schemas in proto3 JSON, collected under their full names as they are met."""
 
-    def __init__(self) -> None:
+    def __init__(self, docs: _Comments) -> None:
         self.components: dict[str, Schema] = {}
+        self._docs = docs
 
     def ref(self, message: Descriptor) -> Schema:
         name = message.full_name
@@ -310,11 +435,15 @@ class _Schemas:
 
     def message(self, message: Descriptor, skip: Iterable[str] = ()) -> Schema:
         properties = {
-            spec.json_name: self.field(spec) for spec in message.fields if spec.name not in skip
+            spec.json_name: _described(self.field(spec), self._docs.field(spec))
+            for spec in message.fields
+            if spec.name not in skip
         }
-        return {"type": "object", "properties": properties, "additionalProperties": False}
+        schema = {"type": "object", "properties": properties, "additionalProperties": False}
+        return _described(schema, self._docs.of(message))
 
     def field(self, spec: FieldDescriptor) -> Schema:
+        """The field's value, without its description."""
         entry = spec.message_type
         if entry is not None and entry.GetOptions().map_entry:
             schema = {"type": "object", "additionalProperties": self._one(entry.fields[1])}

@@ -1,5 +1,6 @@
-"""Wiring of the gateway: route table from the protos, upstream channels, the HTTP server
-(uvicorn with httptools) and a gRPC server for its health."""
+"""Wiring of the gateway: route table from the protos, the OpenAPI document described by the
+protos' comments (from the descriptor set `make protos` writes), the `/docs` page, upstream
+channels, the HTTP server (uvicorn with httptools) and a gRPC server for its health."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import asyncio
 import contextlib
 import json
 from collections.abc import Iterator
+from importlib import resources
 from importlib.metadata import version
 
 import uvicorn
@@ -15,11 +17,13 @@ from joist.v1 import jobs_pb2, notifications_pb2, records_pb2
 from services.common.config import Config
 from services.common.server import ServiceRuntime
 from services.gateway.app import GatewayApp
-from services.gateway.openapi import build_openapi
+from services.gateway.docs import docs_assets
+from services.gateway.openapi import build_openapi, proto_comments
 from services.gateway.routes import Router, routes_of
 from services.gateway.upstreams import Upstreams
 
 PROTO_MODULES = (records_pb2, notifications_pb2, jobs_pb2)
+DESCRIPTOR_SET = resources.files("joist.v1").joinpath("descriptors.binpb")
 
 
 class _EmbeddedServer(uvicorn.Server):
@@ -70,13 +74,17 @@ async def serve(config: Config) -> None:
     settings = config.gateway
     router, upstreams = build_router(config)
 
-    description = build_openapi(router.routes, title="Joist API", version=version("joist"))
+    comments = proto_comments(DESCRIPTOR_SET.read_bytes())
+    description = build_openapi(
+        router.routes, title="Joist API", version=version("joist"), comments=comments
+    )
     app = GatewayApp(
         router,
         upstreams,
         settings.max_body_bytes,
         settings.upstream_timeout,
         openapi=json.dumps(description, separators=(",", ":")).encode(),
+        docs=docs_assets(),
     )
     host, _, port = settings.http_listen.rpartition(":")
     front_door = HttpFrontDoor(

@@ -15,7 +15,7 @@ from grpc_tools import protoc
 
 from joist.v1 import jobs_pb2, notifications_pb2, records_pb2
 from services.gateway.errors import status_body
-from services.gateway.openapi import build_openapi
+from services.gateway.openapi import build_openapi, proto_comments
 from services.gateway.routes import Route, Router, routes_of
 from services.gateway.transcode import BadInput, build_request, render_response
 
@@ -30,6 +30,9 @@ ROUTES = [
     for route in routes_of(module.DESCRIPTOR.services_by_name[name])
 ]
 DOC = build_openapi(ROUTES, title="Joist API", version="0.1.0")
+# The descriptor set `make protos` writes beside the stubs, with the protos' comments.
+COMMENTS = proto_comments(resources.files("joist.v1").joinpath("descriptors.binpb").read_bytes())
+DESCRIBED = build_openapi(ROUTES, title="Joist API", version="0.1.0", comments=COMMENTS)
 ERROR = {"$ref": "#/components/responses/Error"}
 
 # A made-up API for what the Joist protos do not use yet: sub-patterns, additional bindings,
@@ -100,18 +103,25 @@ message UpdateNodeRequest {
 """
 
 
-@pytest.fixture(scope="module")
-def tree(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[Route], dict[str, Any]]:
-    folder = tmp_path_factory.mktemp("tree")
-    (folder / "tree.proto").write_text(TREE_PROTO)
+def _compile(folder: Path, proto: str) -> tuple[descriptor_pool.DescriptorPool, bytes]:
+    """A pool with `proto` (one file's text) and its imports, and their descriptor set with
+    source info, as `make protos` writes it."""
+    (folder / "api.proto").write_text(proto)
     googleapis = Path(str(resources.files("google.api").joinpath("annotations.proto"))).parents[2]
     well_known = resources.files("grpc_tools").joinpath("_proto")
-    out = folder / "tree.pb"
+    out = folder / "api.binpb"
     args = [f"-I{folder}", f"-I{googleapis}", f"-I{well_known}", "--include_imports"]
-    assert protoc.main(["protoc", *args, f"--descriptor_set_out={out}", "tree.proto"]) == 0
+    args += ["--include_source_info", f"--descriptor_set_out={out}", "api.proto"]
+    assert protoc.main(["protoc", *args]) == 0
     pool = descriptor_pool.DescriptorPool()
     for file in descriptor_pb2.FileDescriptorSet.FromString(out.read_bytes()).file:
         pool.Add(file)
+    return pool, out.read_bytes()
+
+
+@pytest.fixture(scope="module")
+def tree(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[Route], dict[str, Any]]:
+    pool, _ = _compile(tmp_path_factory.mktemp("tree"), TREE_PROTO)
     routes = routes_of(pool.FindServiceByName("tree.v1.TreeService"))
     return routes, build_openapi(routes, title="Tree", version="1")
 
@@ -170,6 +180,12 @@ def test_every_route_is_one_operation_with_its_method_and_id():
         "RecordsService_CreateRecord": ("POST", "/v1/collections/{collection}/records"),
         "RecordsService_GetRecord": ("GET", "/v1/collections/{collection}/records/{id}"),
         "RecordsService_ListRecords": ("GET", "/v1/collections/{collection}/records"),
+        "RecordsService_UpdateRecord": ("PATCH", "/v1/collections/{collection}/records/{id}"),
+        "RecordsService_DeleteRecord": ("DELETE", "/v1/collections/{collection}/records/{id}"),
+        "RecordsService_BatchCreateRecords": (
+            "POST",
+            "/v1/collections/{collection}/records:batchCreate",
+        ),
         "NotificationsService_GetNotification": ("GET", "/v1/notifications/{id}"),
         "NotificationsService_ListNotifications": ("GET", "/v1/notifications"),
         "NotificationsService_RetryNotification": ("POST", "/v1/notifications/{id}:retry"),
@@ -177,11 +193,11 @@ def test_every_route_is_one_operation_with_its_method_and_id():
         "JobsService_GetJob": ("GET", "/v1/jobs/{name}"),
         "JobsService_RunJob": ("POST", "/v1/jobs/{name}:run"),
     }
-    assert len(ROUTES) == 9
+    assert len(ROUTES) == 12
     for _, _, operation in _operations(DOC).values():
         service, method = operation["operationId"].split("_")
         assert operation["tags"] == [service]
-        assert operation["summary"] == method  # the descriptors carry no comments
+        assert operation["summary"] == method  # DOC is built without the comments
 
 
 def test_path_parameters_are_the_template_variables_and_required():
@@ -193,10 +209,10 @@ def test_path_parameters_are_the_template_variables_and_required():
             assert parameter["schema"] == {"type": "string", "pattern": "^[^/]+$"}
 
 
-def test_list_records_takes_page_size_and_token_in_the_query_and_no_body():
+def test_list_records_takes_its_paging_filter_and_order_in_the_query_and_no_body():
     _, _, operation = _operations(DOC)["RecordsService_ListRecords"]
     query = _params(operation, "query")
-    assert set(query) == {"pageSize", "pageToken"}
+    assert set(query) == {"pageSize", "pageToken", "filter", "orderBy"}
     assert query["pageSize"]["schema"] == {
         "type": "integer",
         "format": "int32",
@@ -349,12 +365,13 @@ def test_scalar_and_well_known_types(tree: tuple[list[Route], dict[str, Any]]):
     assert body["parent"] == {"$ref": "#/components/schemas/tree.v1.Node"}
 
 
-def test_the_document_is_valid_openapi_3_1():
+@pytest.mark.parametrize("doc", [DOC, DESCRIBED], ids=["bare", "described"])
+def test_the_document_is_valid_openapi_3_1(doc: dict[str, Any]):
     definitions = pytest.importorskip("schemathesis.specs.openapi.definitions")
     jsonschema_rs = pytest.importorskip("jsonschema_rs")
-    errors = [str(e) for e in definitions.OPENAPI_31_VALIDATOR.iter_errors(DOC)]
+    errors = [str(e) for e in definitions.OPENAPI_31_VALIDATOR.iter_errors(doc)]
     assert not errors
-    for name, schema in DOC["components"]["schemas"].items():
+    for name, schema in doc["components"]["schemas"].items():
         assert jsonschema_rs.meta.is_valid(schema), name
 
 
@@ -487,3 +504,185 @@ def test_two_routes_on_one_openapi_path_and_method_are_refused(
     )
     with pytest.raises(ValueError, match=re.escape("OpenAPI has one /v1/{name}")):
         build_openapi([get, twin], "Tree", "1")
+
+
+# Comments in the places protoc keeps them: leading, trailing, detached, nested.
+DESCRIBED_PROTO = """
+syntax = "proto3";
+package shop.v1;
+import "google/api/annotations.proto";
+import "google/protobuf/timestamp.proto";
+
+// Sells things.
+//
+// Every price is in cents.
+service ShopService {
+  // Buys one item.
+  //
+  // The item must be in stock; see `Item.stock`.
+  //   An indented line stays indented.
+  rpc Buy(BuyRequest) returns (Item) {
+    option (google.api.http) = { post: "/v1/{item.name=items/*}:buy" body: "*" };
+  }
+  rpc Peek(PeekRequest) returns (Item) {  // not a leading comment: no summary from it
+    option (google.api.http) = { get: "/v1/items/{name}" };
+  }
+}
+
+// A thing for sale.
+message Item {
+  // How much of the item is left.
+  enum Stock {
+    STOCK_UNSPECIFIED = 0;
+    // None left.
+    OUT = 1;
+    IN = 2;  // Some left.
+  }
+  // Its resource name,
+  // `items/<id>`.
+  string name = 1;
+  Stock stock = 2;
+  int64 price = 3;  // In cents.
+  // Where it came from.
+  Origin origin = 4;
+  repeated Origin history = 5;
+  google.protobuf.Timestamp added = 6;
+
+  // The item's origin.
+  message Origin {
+    // ISO 3166 country code.
+    string country = 1;
+  }
+}
+
+// Detached: not the comment of BuyRequest.
+
+message BuyRequest {
+  Item item = 1;
+  // How many to buy.
+  int32 count = 2;
+}
+
+message PeekRequest {
+  // The item's name.
+  string name = 1;
+  // Only this stock level.
+  Item.Stock stock = 2;
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def shop(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, str], dict[str, Any]]:
+    pool, descriptor_set = _compile(tmp_path_factory.mktemp("shop"), DESCRIBED_PROTO)
+    comments = proto_comments(descriptor_set)
+    routes = routes_of(pool.FindServiceByName("shop.v1.ShopService"))
+    return comments, build_openapi(routes, title="Shop", version="1", comments=comments)
+
+
+def test_proto_comments_are_found_by_full_name(shop: tuple[dict[str, str], dict[str, Any]]):
+    comments, _ = shop
+    assert {name: text for name, text in comments.items() if name.startswith("shop.")} == {
+        "shop.v1.ShopService": "Sells things.\n\nEvery price is in cents.",
+        "shop.v1.ShopService.Buy": "Buys one item.\n\nThe item must be in stock; see "
+        "`Item.stock`.\n  An indented line stays indented.",
+        "shop.v1.ShopService.Peek": "not a leading comment: no summary from it",
+        "shop.v1.Item": "A thing for sale.",
+        "shop.v1.Item.Stock": "How much of the item is left.",
+        "shop.v1.Item.Stock.OUT": "None left.",
+        "shop.v1.Item.Stock.IN": "Some left.",
+        "shop.v1.Item.name": "Its resource name,\n`items/<id>`.",
+        "shop.v1.Item.price": "In cents.",
+        "shop.v1.Item.origin": "Where it came from.",
+        "shop.v1.Item.Origin": "The item's origin.",
+        "shop.v1.Item.Origin.country": "ISO 3166 country code.",
+        "shop.v1.BuyRequest.count": "How many to buy.",
+        "shop.v1.PeekRequest.name": "The item's name.",
+        "shop.v1.PeekRequest.stock": "Only this stock level.",
+    }
+
+
+def test_comments_describe_tags_operations_and_parameters(
+    shop: tuple[dict[str, str], dict[str, Any]],
+):
+    _, doc = shop
+    assert doc["tags"] == [
+        {"name": "ShopService", "description": "Sells things.\n\nEvery price is in cents."}
+    ]
+    operations = _operations(doc)
+    buy = operations["ShopService_Buy"][2]
+    assert buy["summary"] == "Buys one item."  # the first paragraph; the rest describes it
+    assert buy["description"] == (
+        "The item must be in stock; see `Item.stock`.\n  An indented line stays indented."
+    )
+    name = _params(buy, "path")["item.name"]
+    assert name["description"] == "Its resource name,\n`items/<id>`."  # the field's, nested
+    assert "description" not in buy["requestBody"]  # body "*": the schema has it
+    body = buy["requestBody"]["content"]["application/json"]["schema"]
+    assert body["properties"]["count"]["description"] == "How many to buy."
+    peek = operations["ShopService_Peek"][2]
+    assert peek["summary"] == "not a leading comment: no summary from it"
+    assert "description" not in peek
+    stock = _params(peek, "query")["stock"]
+    assert stock["description"] == (
+        "Only this stock level.\n\nHow much of the item is left.\n\n"
+        "- `STOCK_UNSPECIFIED`\n- `OUT`: None left.\n- `IN`: Some left."
+    )
+    assert stock["schema"]["enum"] == ["STOCK_UNSPECIFIED", "OUT", "IN"]
+
+
+def test_comments_describe_schemas_and_properties(shop: tuple[dict[str, str], dict[str, Any]]):
+    _, doc = shop
+    schemas = doc["components"]["schemas"]
+    item = schemas["shop.v1.Item"]
+    assert item["description"] == "A thing for sale."
+    properties = item["properties"]
+    assert properties["price"] == {
+        "type": "string",
+        "pattern": properties["price"]["pattern"],
+        "description": "In cents.",
+    }
+    # A reference with a description beside it (JSON Schema 2020-12, so OpenAPI 3.1).
+    assert properties["origin"] == {
+        "$ref": "#/components/schemas/shop.v1.Item.Origin",
+        "description": "Where it came from.",
+    }
+    assert properties["history"] == {
+        "type": "array",
+        "items": {"$ref": "#/components/schemas/shop.v1.Item.Origin"},
+    }
+    assert "description" not in properties["added"]
+    assert properties["stock"]["description"].startswith("How much of the item is left.")
+    origin = schemas["shop.v1.Item.Origin"]
+    assert origin["description"] == "The item's origin."
+    assert origin["properties"]["country"]["description"] == "ISO 3166 country code."
+
+
+def test_the_joist_document_carries_the_protos_comments():
+    assert COMMENTS["joist.v1.RecordsService.CreateRecord"].startswith("Creates a record.")
+    described = {tag["name"]: tag["description"] for tag in DESCRIBED["tags"]}
+    assert described["RecordsService"] == COMMENTS["joist.v1.RecordsService"]
+    operations = _operations(DESCRIBED)
+    create = operations["RecordsService_CreateRecord"][2]
+    assert create["summary"].startswith("Creates a record.")
+    assert create["requestBody"]["description"] == COMMENTS["joist.v1.CreateRecordRequest.data"]
+    assert _params(create, "query")["requestId"]["description"].startswith("Client-chosen id")
+    notification = DESCRIBED["components"]["schemas"]["joist.v1.Notification"]
+    assert "- `DEAD`: Gave up" in notification["properties"]["state"]["description"]
+    record = DESCRIBED["components"]["schemas"]["joist.v1.Record"]
+    assert record["description"] == COMMENTS["joist.v1.Record"]
+    assert record["properties"]["id"]["description"] == COMMENTS["joist.v1.Record.id"]
+    # Only descriptions and summaries differ from the bare document.
+    assert _without_descriptions(DESCRIBED) == _without_descriptions(DOC)
+
+
+def _without_descriptions(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {
+            key: _without_descriptions(value)
+            for key, value in node.items()
+            if key not in ("description", "summary") or not isinstance(value, str)
+        }
+    if isinstance(node, list):
+        return [_without_descriptions(value) for value in node]
+    return node

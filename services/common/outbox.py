@@ -12,9 +12,16 @@ publishes them at once, without reading them back; a sweep every `poll_interval`
 whatever else waits (rows of a failed publish, of another replica, of a crash), oldest first,
 and the hand-off is used only while that backlog is empty, so that a record's events never
 overtake each other. Each event goes out with `Nats-Msg-Id` = event id and its row is deleted
-after JetStream's ack. A crash between publish and delete re-publishes the same id, which
-JetStream drops inside its duplicate window; consumers dedupe by event id beyond it. While
-NATS is down, rows wait and the relay retries with capped backoff.
+after JetStream's ack, in batches of at most `batch_size`. A crash between publish and delete
+re-publishes the same id, which JetStream drops inside its duplicate window; consumers dedupe
+by event id beyond it. While NATS is down, rows wait and the relay retries with capped backoff.
+
+Several replicas share one outbox without publishing each other's rows twice: a row is
+claimed for a lease (`claimed_by`, `claimed_until`) — at insert by the relay of the process
+that will hand it off, and by a sweep with `SELECT … FOR UPDATE SKIP LOCKED` on PostgreSQL
+(SQLite's single writer serializes sweeps). A sweep takes rows whose lease expired or is its
+own, so the rows of a replica that died are published by another once their lease runs out
+(or at once by the same replica restarted: the owner is host name and listen address).
 """
 
 from __future__ import annotations
@@ -24,15 +31,18 @@ import contextlib
 import logging
 import weakref
 from collections.abc import Iterable
+from datetime import timedelta
 from functools import partial
 from typing import Any
 
 import nats.errors
 import peewee
+from playhouse.migrate import PostgresqlMigrator, SqliteMigrator
 
 from services.common.broker import Broker
 from services.common.database import DatabaseExecutor, after_commit, write_transaction
 from services.common.events import Event
+from services.common.ids import new_id
 from services.common.timestamps import utc_now
 
 log = logging.getLogger(__name__)
@@ -43,6 +53,8 @@ class OutboxRow(peewee.Model):
     subject = peewee.CharField(max_length=255)
     payload = peewee.BlobField()
     create_time = peewee.DateTimeField(default=utc_now)
+    claimed_by = peewee.CharField(max_length=255, null=True)
+    claimed_until = peewee.DateTimeField(null=True, index=True)
 
     class Meta:
         table_name = "joist_outbox"
@@ -59,15 +71,29 @@ def outbox_model(db: peewee.Database) -> type[OutboxRow]:
     return Outbox
 
 
+def create_outbox(model: type[OutboxRow]) -> None:
+    """Creates the outbox table, or adds the claim columns to one made before they existed."""
+    db = model._meta.database
+    model.create_table(safe=True)
+    present = {c.name for c in db.get_columns(model._meta.table_name)}
+    migrator = (
+        SqliteMigrator(db) if isinstance(db, peewee.SqliteDatabase) else PostgresqlMigrator(db)
+    )
+    for name in ("claimed_by", "claimed_until"):
+        if name not in present:
+            migrator.add_column(model._meta.table_name, name, model._meta.fields[name]).run()
+
+
 def enqueue(model: type[OutboxRow], events: Iterable[Event]) -> None:
     """Adds events to the outbox; call it inside the write_transaction that writes their data."""
     batch = list(events)
     if not batch:
         return
-    model.insert_many(
-        [{"id": e.id, "subject": e.subject, "payload": e.payload} for e in batch]
-    ).execute()
     relay = _RELAYS.get(model)
+    claim = relay.lease() if relay is not None else {}
+    model.insert_many(
+        [{"id": e.id, "subject": e.subject, "payload": e.payload, **claim} for e in batch]
+    ).execute()
     if relay is not None:
         after_commit(partial(relay.committed, batch))
 
@@ -84,6 +110,7 @@ class OutboxRelay:
         publish_timeout: float,
         poll_interval: float = 1.0,
         batch_size: int = 256,
+        owner: str = "",
     ) -> None:
         self._executor = executor
         self._model = model
@@ -95,7 +122,13 @@ class OutboxRelay:
         self._fresh: list[Event] = []
         self._backlog = True  # until a sweep finds the outbox drained
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._owner = owner or new_id()
+        self._lease = timedelta(seconds=max(30.0, 3 * publish_timeout))
         _RELAYS[model] = self
+
+    def lease(self) -> dict[str, Any]:
+        """The claim columns of a row this relay takes on now."""
+        return {"claimed_by": self._owner, "claimed_until": utc_now() + self._lease}
 
     def committed(self, events: list[Event]) -> None:
         """Takes events just committed (called from the committing thread)."""
@@ -135,7 +168,7 @@ class OutboxRelay:
 
     async def _sweep(self, js: nats.js.JetStreamContext) -> bool:
         """Publishes the oldest waiting rows; True while more wait."""
-        rows = await self._executor.run(self._pending)
+        rows = await self._executor.run(self._claim)
         await self._publish(js, rows)
         return len(rows) == self._batch_size
 
@@ -167,9 +200,22 @@ class OutboxRelay:
         if failed_at < len(items):
             raise results[failed_at]
 
-    def _pending(self) -> list[OutboxRow]:
-        query = self._model.select().order_by(self._model.id).limit(self._batch_size)
-        return list(query)
+    def _claim(self) -> list[OutboxRow]:
+        """Claims the oldest rows that no live replica holds (its own included)."""
+        m = self._model
+        db = m._meta.database
+        now = utc_now()
+        with write_transaction(db):
+            free = (
+                m.claimed_until.is_null() | (m.claimed_until < now) | (m.claimed_by == self._owner)
+            )
+            query = m.select().where(free).order_by(m.id).limit(self._batch_size)
+            if not isinstance(db, peewee.SqliteDatabase):
+                query = query.for_update("FOR UPDATE SKIP LOCKED")
+            rows = list(query)
+            if rows:
+                m.update(self.lease()).where(m.id.in_([r.id for r in rows])).execute()
+        return rows
 
     def _delete(self, ids: list[str]) -> None:
         with write_transaction(self._model._meta.database):

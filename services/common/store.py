@@ -8,6 +8,7 @@ records and the notifier both run.
 
 from __future__ import annotations
 
+import socket
 from typing import Protocol
 
 import peewee
@@ -19,6 +20,7 @@ from services.common.server import ServiceRuntime
 
 
 class StoreSettings(Protocol):
+    grpc_listen: str
     database_url: str
     db_workers: int
     relay_poll_interval: float
@@ -50,6 +52,7 @@ class EventStore:
             publish_timeout=publish_timeout,
             poll_interval=settings.relay_poll_interval,
             batch_size=settings.relay_batch_size,
+            owner=f"{socket.gethostname()}/{settings.grpc_listen}",
         )
         return cls(db, executor, outbox, relay)
 

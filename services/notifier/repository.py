@@ -13,10 +13,12 @@ import peewee
 from services.common.database import write_transaction
 from services.common.errors import FailedPrecondition, InvalidArgument, NotFound
 from services.common.events import make_event
-from services.common.filtering import parse_filter
+from services.common.filtering import FilterField, ValueKind, parse_filter
 from services.common.ids import new_id
-from services.common.outbox import OutboxRow, enqueue
-from services.common.pagination import decode_token, encode_token, page_size
+from services.common.keys import stored_key
+from services.common.ordering import after_condition, key_values, order_clauses, parse_order_by
+from services.common.outbox import OutboxRow, create_outbox, enqueue
+from services.common.pagination import PageTokens, page_size
 from services.common.timestamps import utc_now
 from services.notifier.models import STATES, NotificationRow
 from services.notifier.render import to_event_json
@@ -41,12 +43,6 @@ class Draft:
     reply_to: str
 
 
-def _state(text: str) -> str:
-    if text not in STATES:
-        raise ValueError(f"unknown state {text!r}; states are {', '.join(STATES)}")
-    return text
-
-
 class NotificationsRepository:
     def __init__(
         self, db: peewee.Database, model: type[NotificationRow], outbox: type[OutboxRow]
@@ -54,9 +50,8 @@ class NotificationsRepository:
         self._db = db
         self._model = model
         self._outbox = outbox
-        m = model
         self._filter_fields = {
-            name: (getattr(m, name), str)
+            name: FilterField(getattr(model, name), ValueKind.STRING)
             for name in (
                 "id",
                 "rule",
@@ -67,10 +62,13 @@ class NotificationsRepository:
                 "provider",
                 "recipient",
             )
-        } | {"state": (m.state, _state)}
+        } | {"state": FilterField(model.state, ValueKind.ENUM, {s: s for s in STATES})}
+        # Newest first: ids are UUIDv7, which sort by creation time.
+        self._order = parse_order_by("", self._filter_fields, default="id desc")
 
     def create_tables(self) -> None:
-        self._db.create_tables([self._model, self._outbox], safe=True)
+        self._db.create_tables([self._model], safe=True)
+        create_outbox(self._outbox)
 
     def find_for(self, draft: Draft) -> NotificationRow | None:
         """The notification already made for this event and rule, if any."""
@@ -152,16 +150,19 @@ class NotificationsRepository:
         return row
 
     def list(self, size: int, token: str, filter_text: str) -> tuple[list[NotificationRow], str]:
-        """Newest first, keyset-paginated, filtered by equality terms."""
-        m = self._model
+        """Newest first, keyset-paginated, filtered by an AIP-160 filter."""
+        tokens = PageTokens(stored_key(self._db, "page_tokens"))  # read once, then remembered
         limit = page_size(size)
         condition = parse_filter(filter_text, self._filter_fields)
-        after = decode_token(token, filter_text)
-        query = m.select().order_by(m.id.desc()).limit(limit + 1)
+        fingerprint = f"notifications\n{filter_text}"
+        after = tokens.decode(token, self._order, fingerprint)
+        query = self._model.select().order_by(*order_clauses(self._order)).limit(limit + 1)
         if condition is not None:
             query = query.where(condition)
         if after is not None:
-            query = query.where(m.id < after)
+            query = query.where(after_condition(self._order, after))
         rows = list(query)
-        more = len(rows) > limit
-        return rows[:limit], encode_token(rows[limit - 1].id, filter_text) if more else ""
+        if len(rows) <= limit:
+            return rows, ""
+        last = key_values(self._order, rows[limit - 1])
+        return rows[:limit], tokens.encode(self._order, last, fingerprint)

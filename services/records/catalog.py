@@ -29,6 +29,7 @@ from services.common.errors import (
     NotFound,
 )
 from services.common.ids import new_id
+from services.common.outbox import OutboxRow, create_outbox
 from services.common.timestamps import utc_now
 from services.records.definitions import check_name
 from services.records.migrations import match_fields, migrate
@@ -83,12 +84,13 @@ class Catalog:
 
     # -- start and refresh ------------------------------------------------------------------
 
-    def bootstrap(self, extra_tables: list[type[peewee.Model]]) -> None:
-        """Creates the catalog (and `extra_tables`), and seeds the built-in collections."""
+    def bootstrap(self, outbox: type[OutboxRow]) -> None:
+        """Creates the catalog and the outbox, and seeds the built-in collections."""
         with write_transaction(self._db):
             if not isinstance(self._db, peewee.SqliteDatabase):
                 self._db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (BOOTSTRAP_LOCK,))
-            self._db.create_tables([self._rows, self._generation, *extra_tables], safe=True)
+            self._db.create_tables([self._rows, self._generation], safe=True)
+            create_outbox(outbox)
             self._generation.insert(id=1, generation=0).on_conflict_ignore().execute()
             for spec in BUILTIN_COLLECTIONS:
                 if self._rows.get_or_none(self._rows.name == spec.name) is None:

@@ -19,7 +19,7 @@ async def serve(config: Config) -> None:
     broker = Broker(config.nats, name="records")
     store = EventStore.open(config.records, broker, config.nats.request_timeout)
     catalog = Catalog(store.db)
-    await store.executor.run(catalog.bootstrap, [store.outbox])
+    await store.executor.run(catalog.bootstrap, store.outbox)
     key = await store.executor.run(stored_key, store.db, "page_tokens")
     repository = RecordsRepository(store.db, catalog, store.outbox, PageTokens(key))
     runtime = ServiceRuntime("records", config.records.grpc_listen)

@@ -4,6 +4,8 @@ was down."""
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from pathlib import Path
 
 import nats
@@ -14,7 +16,8 @@ from services.common.broker import STREAM, Broker, ensure_stream
 from services.common.config import NatsConfig
 from services.common.database import DatabaseExecutor, open_database, write_transaction
 from services.common.events import make_event
-from services.common.outbox import OutboxRelay, enqueue, outbox_model
+from services.common.outbox import OutboxRelay, create_outbox, enqueue, outbox_model
+from services.common.timestamps import utc_now
 from tests.support.jetstream import stream_messages
 
 
@@ -116,3 +119,32 @@ async def test_commits_are_published_at_once_and_rollbacks_never(tmp_path, nats_
         for task in tasks:
             task.cancel()
         await broker.close()
+
+
+def test_replicas_claim_disjoint_rows_and_take_over_expired_leases(database_url: str):
+    """Two relays on one outbox (two replicas) never claim the same row; a third takes rows
+    over only once their lease ran out."""
+    db = open_database(database_url, pool_size=8)
+    unclaimed = outbox_model(db)
+    create_outbox(unclaimed)
+    _write(
+        db, unclaimed, [make_event("records.posts.created", "test", {"n": i}) for i in range(100)]
+    )
+    broker = Broker(NatsConfig(url="nats://127.0.0.1:1"), name="unused")
+    executor = DatabaseExecutor(db, 4)
+
+    def replica(owner: str) -> OutboxRelay:
+        return OutboxRelay(executor, outbox_model(db), broker, 1, batch_size=60, owner=owner)
+
+    a, b = replica("a"), replica("b")
+    with ThreadPoolExecutor(2) as pool:
+        first = list(pool.map(lambda relay: {r.id for r in executor._call(relay._claim)}, [a, b]))
+    assert not first[0] & first[1]
+    assert len(first[0] | first[1]) == 100
+    late = replica("c")
+    assert executor._call(late._claim) == []
+    mine = executor._call(a._claim)  # a sweep takes its own leased rows again
+    assert {r.id for r in mine} == first[0]
+    unclaimed.update(claimed_until=utc_now() - timedelta(seconds=1)).execute()
+    assert len(executor._call(late._claim)) == 60
+    executor.close()

@@ -53,7 +53,7 @@ def spec(name: str, fields: list[dict], **rest: Any) -> CollectionSpec:
 def open_store(db: peewee.Database) -> Store:
     outbox = outbox_model(db)
     catalog = Catalog(db)
-    catalog.bootstrap([outbox])
+    catalog.bootstrap(outbox)
     tokens = PageTokens(stored_key(db, "page_tokens"))
     return Store(db, catalog, RecordsRepository(db, catalog, outbox, tokens), outbox)
 

@@ -13,7 +13,7 @@ from importlib.metadata import version
 
 import uvicorn
 
-from joist.v1 import jobs_pb2, notifications_pb2, records_pb2
+from joist.v1 import collections_pb2, jobs_pb2, notifications_pb2, records_pb2
 from services.common.config import Config
 from services.common.server import ServiceRuntime
 from services.gateway.app import GatewayApp
@@ -22,7 +22,7 @@ from services.gateway.openapi import build_openapi, proto_comments
 from services.gateway.routes import Router, routes_of
 from services.gateway.upstreams import Upstreams
 
-PROTO_MODULES = (records_pb2, notifications_pb2, jobs_pb2)
+PROTO_MODULES = (collections_pb2, records_pb2, notifications_pb2, jobs_pb2)
 DESCRIPTOR_SET = resources.files("joist.v1").joinpath("descriptors.binpb")
 
 
@@ -56,6 +56,7 @@ class HttpFrontDoor:
 
 def build_router(config: Config) -> tuple[Router, Upstreams]:
     targets = {
+        "joist.v1.CollectionsService": config.gateway.records_target,
         "joist.v1.RecordsService": config.gateway.records_target,
         "joist.v1.NotificationsService": config.gateway.notifier_target,
         "joist.v1.JobsService": config.gateway.scheduler_target,

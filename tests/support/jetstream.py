@@ -7,6 +7,7 @@ import contextlib
 
 import nats
 from nats.aio.msg import Msg
+from nats.js.api import AckPolicy, ConsumerConfig
 
 from services.common.broker import STREAM
 
@@ -25,5 +26,34 @@ async def stream_messages(url: str, subject: str, expected: int, wait: float = 1
         with contextlib.suppress(TimeoutError):
             got += await subscription.fetch(10, timeout=0.5)
         return got
+    finally:
+        await client.close()
+
+
+async def settled_messages(
+    url: str, subject: str, expected: int, wait: float = 30, settle: float = 1.0
+) -> list[Msg]:
+    """Every message on `subject`, once at least `expected` arrived (or `wait` seconds passed)
+    and no new one came for `settle` seconds. Its consumer needs no acks, so it reads any
+    number of messages (stream_messages' consumer stops at 1000 unacknowledged ones)."""
+    client = await nats.connect(url)
+    try:
+        subscription = await client.jetstream().pull_subscribe(
+            subject, stream=STREAM, config=ConsumerConfig(ack_policy=AckPolicy.NONE)
+        )
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait
+        got: list[Msg] = []
+        quiet_since = loop.time()
+        while True:
+            batch: list[Msg] = []
+            with contextlib.suppress(TimeoutError):
+                batch = await subscription.fetch(1000, timeout=0.5)
+            now = loop.time()
+            if batch:
+                got += batch
+                quiet_since = now
+            elif now - quiet_since >= settle and (len(got) >= expected or now >= deadline):
+                return got
     finally:
         await client.close()

@@ -4,7 +4,7 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: help venv run test test-e2e lint protos check-protos bench-contact clean
+.PHONY: help venv run test test-e2e lint protos check-protos bench-contact bench-gateway clean
 
 help:
 	@echo "make run            start every service (SQLite, embedded NATS) on this machine"
@@ -12,6 +12,7 @@ help:
 	@echo "make lint           ruff + import-linter contracts"
 	@echo "make protos         regenerate the Python stubs from protos/"
 	@echo "make bench-contact  Contact Us throughput, latency and POST-to-email latency"
+	@echo "make bench-gateway  gateway vs direct gRPC vs a bare gRPC echo (needs wrk)"
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,6 +38,9 @@ protos: venv
 
 bench-contact: venv
 	$(BIN)/python -m bench.contact
+
+bench-gateway: venv
+	$(BIN)/python -m bench.gateway
 
 clean:
 	rm -rf $(VENV) var

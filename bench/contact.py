@@ -29,22 +29,30 @@ import contextlib
 import os
 import platform
 import re
-import signal
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
 from google.protobuf import struct_pb2
 
+from bench.common import (
+    dump_logs,
+    local_stack,
+    ms,
+    percentile,
+    progress,
+    stop_on_sigterm,
+    table,
+)
 from bench.http import JsonPoster
 from joist.v1 import records_pb2, records_pb2_grpc
 from tests.support.smtp import Received, SmtpSink
-from tests.support.stack import SERVICES, Stack
+from tests.support.stack import Stack
 
 COLLECTION = "contact_messages"
 CREATE_PATH = f"/v1/collections/{COLLECTION}/records"
@@ -58,7 +66,6 @@ REQUEST_TIMEOUT = 10.0  # seconds, per POST or gRPC call
 EMAIL_TIMEOUT = 15.0  # seconds, from a POST to its email
 DRAIN_TIMEOUT = 90.0  # seconds, for the notifier to catch up between phases
 RUN_BUDGET = 150.0  # seconds, for all measurements together (a run takes ~40-60)
-PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "grpc_proxy")
 TOKEN = re.compile(r"bench-token-([0-9a-f]{32})")
 
 Create = Callable[[], Awaitable[None]]
@@ -70,21 +77,6 @@ def contact_message(token: str = "") -> dict[str, str]:
 
 
 # --- statistics ------------------------------------------------------------------------------
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    """The q-th percentile (0..100) with linear interpolation between closest ranks."""
-    if not values:
-        raise ValueError("percentile of no values")
-    ordered = sorted(values)
-    rank = (len(ordered) - 1) * q / 100
-    low = int(rank)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
-
-
-def ms(seconds: float) -> str:
-    return f"{seconds * 1000:.1f}"
 
 
 @dataclass(frozen=True)
@@ -274,10 +266,6 @@ class Results:
     concurrent: list[EmailSample]
 
 
-def progress(text: str) -> None:
-    print(f"... {text}", file=sys.stderr, flush=True)
-
-
 async def measure(stack: Stack, sink: TokenSink) -> Results:
     sink.attach(asyncio.get_running_loop())
     options = [("grpc.enable_http_proxy", 0)]
@@ -311,7 +299,7 @@ async def measure_within_budget(stack: Stack, sink: TokenSink) -> Results:
 
 
 def configured_stack(workdir: Path, sink: TokenSink) -> Stack:
-    stack = Stack(
+    return local_stack(
         workdir,
         {
             "JOIST_NOTIFIER_EMAIL_PROVIDER": "smtp",
@@ -321,15 +309,6 @@ def configured_stack(workdir: Path, sink: TokenSink) -> Stack:
             "JOIST_SCHEDULER_HEARTBEAT_EVERY": "1h",
         },
     )
-    for name in PROXY_VARIABLES:  # service-to-service traffic stays on 127.0.0.1
-        stack.env.pop(name, None)
-        stack.env.pop(name.upper(), None)
-    return stack
-
-
-def dump_logs(stack: Stack) -> None:
-    for name in SERVICES:
-        print(f"--- {name}.log (tail) ---\n{stack.log(name)}", file=sys.stderr)
 
 
 def run() -> Results:
@@ -353,18 +332,6 @@ def run() -> Results:
 
 
 # --- the report ---------------------------------------------------------------------------------
-
-
-def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows, strict=True)]
-    lines = [header, ["-" * width for width in widths], *rows]
-    return "\n".join(
-        "  ".join(
-            cell.rjust(w) if i else cell.ljust(w)
-            for i, (cell, w) in enumerate(zip(line, widths, strict=True))
-        )
-        for line in lines
-    )
 
 
 def creates_report(loads: dict[tuple[str, int], Load]) -> str:
@@ -447,15 +414,6 @@ def environment() -> str:
         f"{os.cpu_count()} CPUs, Python {platform.python_version()}, {platform.platform()}, "
         f"grpcio {grpc.__version__}; HTTP client: bench/http.py (keep-alive, no library)"
     )
-
-
-def stop_on_sigterm() -> None:
-    """SIGTERM (e.g. from `timeout` or CI) unwinds like Ctrl-C, so the cleanup still runs."""
-
-    def interrupt(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, interrupt)
 
 
 def main() -> None:

@@ -63,10 +63,11 @@ class Stack:
             self.wait_serving(name, timeout)
         return self
 
-    def start_service(self, name: str) -> None:
+    def start_service(self, name: str, command: list[str] | None = None) -> None:
+        """Starts `joist serve <name>`, or `command` in its place (same env, log and folder)."""
         log = (self.workdir / f"{name}.log").open("ab")
         self.processes[name] = subprocess.Popen(
-            [sys.executable, "-m", "services.cli.main", "serve", name],
+            command or [sys.executable, "-m", "services.cli.main", "serve", name],
             env=self.env,
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -1,0 +1,316 @@
+"""Gateway benchmark: what the REST gateway costs over calling records directly over gRPC, and
+how far both are from a bare gRPC echo.
+
+    make bench-gateway            # or, from the repository root:
+    .venv/bin/python -m bench.gateway [--duration 10] [--calls get] [--levels 16]
+
+It starts nats-server, records and the gateway as child processes on 127.0.0.1 (SQLite in a
+temporary folder; no notifier, so no email work in the background), plus `bench/echo.py`, and
+measures at concurrency 16 and 64, each row after a warm-up:
+
+- `create`: POST /v1/collections/contact_messages/records {"name", "email", "message"};
+  `get`: GET one record; `list`: GET a page of 50 records;
+- through the gateway over HTTP/1.1 keep-alive with `wrk` (one thread, `bench/wrk.lua` for the
+  POST body and the latency percentiles);
+- the same calls straight to records over gRPC, and a unary echo on the bare `grpc.aio`
+  server, each loaded by `bench/grpc_load.py` in its own process (N concurrent tasks on one
+  channel, measured the way wrk measures: calls answered in the window, p50/p99 of their
+  latencies).
+
+Direct and gateway rows of a call are interleaved, so both see the same database size. Then it
+prints the issue's goals with PASS/FAIL: gateway >= 70% of direct gRPC throughput, added p50
+< 1 ms, and through the gateway create >= 20%, get >= 50%, list-50 >= 25% of the echo's
+calls/s. `--gateway-http`/`--gateway-loop` run the gateway with another uvicorn HTTP parser or
+event loop (bench/gateway_server.py) to compare server options.
+
+The load generators share the 2 CPUs with the servers, as on any one-machine benchmark: wrk
+costs a few microseconds per request, the Python gRPC client far more, which the direct and
+echo rows therefore understate. Every process started here is stopped on the way out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+
+from bench.common import dump_logs, local_stack, progress, stop_on_sigterm, table
+from bench.grpc_load import CHANNEL_OPTIONS, COLLECTION, CONTACT, create_request
+from joist.v1 import records_pb2_grpc
+from services.cli.processes import die_with_parent, free_port, wait_for_port
+from tests.support.stack import Stack
+
+ROOT = Path(__file__).resolve().parents[1]
+CALLS = ("create", "get", "list")
+LEVELS = (16, 64)
+SEED_RECORDS = 60  # list-50 returns full pages
+RECORDS_PATH = f"/v1/collections/{COLLECTION}/records"
+WRK_HINT = "wrk not found: install it with `apt-get install -y wrk` (Debian's package)"
+# The issue's goals: gateway/direct throughput, added p50, and gateway/echo throughput per call.
+MIN_OF_DIRECT = 0.70
+MAX_ADDED_P50_MS = 1.0
+MIN_OF_ECHO = {"create": 0.20, "get": 0.50, "list": 0.25}
+
+
+@dataclass(frozen=True)
+class Figures:
+    """One measured row: `calls` answered in `seconds`, and their latency percentiles."""
+
+    calls: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+
+    @property
+    def rate(self) -> float:
+        return self.calls / self.seconds
+
+
+@dataclass(frozen=True)
+class Settings:
+    calls: tuple[str, ...]
+    levels: tuple[int, ...]
+    warmup: float
+    duration: float
+    gateway_http: str
+    gateway_loop: str
+
+
+# --- the two load generators -----------------------------------------------------------------
+
+
+def run_wrk(url: str, concurrency: int, seconds: float, body: str) -> Figures:
+    """wrk on one thread with `concurrency` connections for `seconds` (whole seconds)."""
+    command = ["wrk", "-t1", f"-c{concurrency}", f"-d{max(round(seconds), 1)}s", "--timeout", "10s"]
+    command += ["-s", str(ROOT / "bench" / "wrk.lua"), url]
+    env = {**os.environ, "JOIST_BENCH_BODY": body}
+    done = subprocess.run(
+        command, env=env, capture_output=True, text=True, timeout=seconds + 60, check=True
+    )
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    if result["socket_errors"] or result["non_2xx"]:
+        raise RuntimeError(f"wrk {url}: errors {result}\n{done.stdout}")
+    return Figures(
+        result["requests"],
+        result["duration_us"] / 1e6,
+        result["p50_us"] / 1000,
+        result["p99_us"] / 1000,
+    )
+
+
+def run_grpc(
+    target: str, call: str, record_id: str, concurrency: int, settings: Settings
+) -> Figures:
+    """bench/grpc_load.py in its own process; it warms up itself."""
+    command = [sys.executable, "-m", "bench.grpc_load", "--target", target, "--call", call]
+    command += ["--id", record_id, "--concurrency", str(concurrency)]
+    command += ["--warmup", str(settings.warmup), "--duration", str(settings.duration)]
+    done = subprocess.run(
+        command,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=settings.warmup + settings.duration + 60,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"grpc_load {call} failed:\n{done.stderr[-3000:]}")
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    return Figures(result["calls"], result["seconds"], result["p50_ms"], result["p99_ms"])
+
+
+# --- the servers -----------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def echo_server() -> Iterator[str]:
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bench.echo", "--port", str(port)],
+        cwd=ROOT,
+        preexec_fn=die_with_parent,
+    )
+    try:
+        wait_for_port(port, 15, process)
+        yield f"127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def start_stack(workdir: Path, settings: Settings) -> Stack:
+    """nats-server, records and the gateway (as shipped, or with other server options)."""
+    stack = local_stack(workdir, {"JOIST_SCHEDULER_HEARTBEAT_EVERY": "1h"})
+    stack.nats.start()
+    stack.start_service("records")
+    gateway = None
+    if (settings.gateway_http, settings.gateway_loop) != ("httptools", "asyncio"):
+        gateway = [sys.executable, str(ROOT / "bench" / "gateway_server.py")]
+        gateway += ["--http", settings.gateway_http, "--loop", settings.gateway_loop]
+    stack.start_service("gateway", gateway)
+    for name in ("records", "gateway"):
+        stack.wait_serving(name, 30)
+    return stack
+
+
+def seed(target: str) -> str:
+    """Creates SEED_RECORDS contact messages; returns the id of the first."""
+    with grpc.insecure_channel(target, options=CHANNEL_OPTIONS) as channel:
+        stub = records_pb2_grpc.RecordsServiceStub(channel)
+        ids = [stub.CreateRecord(create_request(), timeout=10).id for _ in range(SEED_RECORDS)]
+    return ids[0]
+
+
+# --- the run ---------------------------------------------------------------------------------
+
+
+Results = dict[tuple[str, int, str], Figures]  # (call, concurrency, path) -> figures
+
+
+def measure(stack: Stack, echo: str, settings: Settings) -> Results:
+    records = stack.grpc_target("records")
+    record_id = seed(records)
+    urls = {
+        "create": stack.base_url + RECORDS_PATH,
+        "get": f"{stack.base_url}{RECORDS_PATH}/{record_id}",
+        "list": f"{stack.base_url}{RECORDS_PATH}?page_size=50",
+    }
+    results: Results = {}
+    for call in settings.calls:
+        body = json.dumps(CONTACT) if call == "create" else ""
+        for level in settings.levels:
+            progress(f"{call} at concurrency {level}: direct gRPC")
+            results[call, level, "direct"] = run_grpc(records, call, record_id, level, settings)
+            progress(f"{call} at concurrency {level}: gateway (wrk)")
+            run_wrk(urls[call], level, settings.warmup, body)  # warm-up, not kept
+            results[call, level, "gateway"] = run_wrk(urls[call], level, settings.duration, body)
+    for level in settings.levels:
+        progress(f"bare echo at concurrency {level}")
+        results["echo", level, "echo"] = run_grpc(echo, "echo", "", level, settings)
+    return results
+
+
+def run(settings: Settings) -> Results:
+    with (
+        tempfile.TemporaryDirectory(prefix="joist-bench-") as folder,
+        contextlib.ExitStack() as cleanup,
+    ):
+        progress("starting nats-server, records, the gateway and the echo server")
+        stack = start_stack(Path(folder), settings)
+        cleanup.callback(stack.stop)
+        echo = cleanup.enter_context(echo_server())
+        try:
+            return measure(stack, echo, settings)
+        except Exception:
+            dump_logs(stack)
+            raise
+
+
+# --- the report ------------------------------------------------------------------------------
+
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "FAIL"
+
+
+def figures_report(results: Results) -> str:
+    rows = [
+        [call, str(level), path, f"{f.rate:.0f}", f"{f.p50_ms:.2f}", f"{f.p99_ms:.2f}"]
+        for (call, level, path), f in results.items()
+    ]
+    return table(["call", "conc", "path", "req/s", "p50 ms", "p99 ms"], rows)
+
+
+def goals_report(results: Results, settings: Settings) -> str:
+    rows = []
+    for call in settings.calls:
+        for level in settings.levels:
+            gateway, direct = results[call, level, "gateway"], results[call, level, "direct"]
+            echo = results["echo", level, "echo"]
+            of_direct = gateway.rate / direct.rate
+            added = gateway.p50_ms - direct.p50_ms
+            of_echo, goal = gateway.rate / echo.rate, MIN_OF_ECHO[call]
+            rows.append(
+                [
+                    call,
+                    str(level),
+                    f"{of_direct:.0%} {verdict(of_direct >= MIN_OF_DIRECT)}",
+                    f"{added:+.2f} {verdict(added < MAX_ADDED_P50_MS)}",
+                    f"{of_echo:.0%} (>= {goal:.0%}) {verdict(of_echo >= goal)}",
+                ]
+            )
+    header = [
+        "call",
+        "conc",
+        f"gw/direct req/s >= {MIN_OF_DIRECT:.0%}",
+        f"added p50 ms < {MAX_ADDED_P50_MS:g}",
+        "gw/echo req/s",
+    ]
+    return table(header, rows)
+
+
+def environment(settings: Settings) -> str:
+    wrk = subprocess.run(["wrk", "--version"], capture_output=True, text=True, check=False)
+    return (
+        f"{os.cpu_count()} CPUs, Python {platform.python_version()}, {platform.platform()}, "
+        f"grpcio {grpc.__version__}, {wrk.stdout.split(' [')[0].strip()}\n"
+        f"gateway: uvicorn http={settings.gateway_http}, loop={settings.gateway_loop}; "
+        f"each row {settings.duration:g}s after a {settings.warmup:g}s warm-up"
+    )
+
+
+def parse(argv: Sequence[str] | None) -> Settings:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds measured per row")
+    parser.add_argument("--warmup", type=float, default=2.0, help="seconds before each row")
+    parser.add_argument("--calls", nargs="+", choices=CALLS, default=list(CALLS))
+    parser.add_argument("--levels", nargs="+", type=int, default=list(LEVELS))
+    parser.add_argument("--gateway-http", choices=("httptools", "h11"), default="httptools")
+    parser.add_argument("--gateway-loop", choices=("asyncio", "uvloop"), default="asyncio")
+    args = parser.parse_args(argv)
+    return Settings(
+        tuple(args.calls),
+        tuple(args.levels),
+        args.warmup,
+        args.duration,
+        args.gateway_http,
+        args.gateway_loop,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    settings = parse(argv)
+    if shutil.which("wrk") is None:
+        raise SystemExit(WRK_HINT)
+    began = time.monotonic()
+    stop_on_sigterm()
+    try:
+        results = run(settings)
+    except KeyboardInterrupt:
+        print("interrupted; every process it started is stopped", file=sys.stderr)
+        raise SystemExit(130) from None
+    print(f"Joist gateway benchmark\n{environment(settings)}\n")
+    print(figures_report(results) + "\n")
+    print("Goals (issue 4): gateway vs direct gRPC to records, and vs the bare gRPC echo\n")
+    print(goals_report(results, settings) + "\n")
+    print(f"total wall time {time.monotonic() - began:.1f}s (process start and stop included)")
+
+
+if __name__ == "__main__":
+    main()

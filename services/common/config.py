@@ -11,6 +11,7 @@ unknown or malformed value raises `ConfigError` naming the setting, so a service
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import re
 import tomllib
@@ -65,6 +66,7 @@ def url_scheme(*schemes: str) -> Check:
 
 
 _DURATION = re.compile(r"^(\d+)(s|m|h|d)$")
+_ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:\d{1,5})?|https?://\[[0-9A-Fa-f:.]+\](:\d{1,5})?")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
@@ -82,6 +84,31 @@ def duration(value: str) -> str | None:
     except ValueError as exc:
         return str(exc)
     return None
+
+
+def origins(value: str) -> str | None:
+    """Comma-separated web origins (`https://app.example.com`), `*` for any, or empty."""
+    for origin in split_list(value):
+        if origin != "*" and not _ORIGIN.fullmatch(origin):
+            return f"{origin!r} is not an origin like https://app.example.com (no path)"
+    return None
+
+
+def networks(value: str) -> str | None:
+    """Comma-separated IP addresses or CIDR networks, or `*` for any."""
+    for item in split_list(value):
+        if item == "*":
+            continue
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            return f"{item!r} is not an IP address or network"
+    return None
+
+
+def split_list(value: str) -> list[str]:
+    """The items of a comma-separated setting, blanks dropped."""
+    return [item.strip() for item in value.split(",") if item.strip()]
 
 
 def clock_time(value: str) -> str | None:
@@ -114,6 +141,12 @@ class GatewayConfig:
     scheduler_target: str = setting("127.0.0.1:50053", address)
     max_body_bytes: int = setting(1024 * 1024, positive)
     upstream_timeout: float = setting(10.0, positive)
+    stream_timeout: float = setting(300.0, positive)
+    max_in_flight: int = setting(512, positive)
+    anonymous_write_rate: float = setting(10.0, non_negative)
+    anonymous_write_burst: int = setting(20, positive)
+    cors_origins: str = setting("", origins)
+    trusted_proxies: str = setting("127.0.0.1", networks)
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,10 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[Any, grpc.aio.ServicerContext], Awaitable[Any]]
 
+# Clients (the gateway) ping every 30 s to find dead connections; by default a server takes a
+# ping without data in between as abuse past one per 5 minutes and closes long quiet streams.
+SERVER_OPTIONS = [("grpc.http2.min_recv_ping_interval_without_data_ms", 20_000)]
+
 
 class StatusInterceptor(grpc.aio.ServerInterceptor):
     """Maps JoistError to its gRPC status in one place, hides unexpected errors behind INTERNAL,
@@ -90,7 +94,7 @@ class ServiceRuntime:
         self.name = name
         self.listen = listen
         self.grace = grace
-        self.server = grpc.aio.server(interceptors=[StatusInterceptor()])
+        self.server = grpc.aio.server(interceptors=[StatusInterceptor()], options=SERVER_OPTIONS)
         self.health = health.aio.HealthServicer()
         self._services: list[str] = [reflection.SERVICE_NAME, health.SERVICE_NAME]
         self._background: list[Coroutine[Any, Any, None]] = []

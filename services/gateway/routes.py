@@ -120,6 +120,7 @@ def routes_of(service: ServiceDescriptor) -> list[Route]:
             else:
                 continue
             pattern, variables, multi, literals = compile_template(template)
+            _check_fields(method, template, variables, rule)
             routes.append(
                 Route(
                     verb,
@@ -134,6 +135,27 @@ def routes_of(service: ServiceDescriptor) -> list[Route]:
                 )
             )
     return routes
+
+
+def _check_fields(
+    method: MethodDescriptor, template: str, variables: tuple[str, ...], rule: http_pb2.HttpRule
+) -> None:
+    """Refuses at start what no request could satisfy: a client-streaming method, a variable
+    that is not a singular field, a body or response_body that names no field."""
+    where = f"{method.full_name} {template}"
+    if method.client_streaming:
+        raise TemplateError(f"{where}: client-streaming methods cannot be served over HTTP")
+    for variable in variables:
+        descriptor, spec = method.input_type, None
+        for name in variable.split("."):
+            spec = descriptor.fields_by_name.get(name) if descriptor else None
+            if spec is None or spec.is_repeated:
+                raise TemplateError(f"{where}: {variable} is not a singular field of the request")
+            descriptor = spec.message_type
+    if rule.body not in ("", "*", *method.input_type.fields_by_name):
+        raise TemplateError(f"{where}: body {rule.body!r} is not a field of the request")
+    if rule.response_body not in ("", *method.output_type.fields_by_name):
+        raise TemplateError(f"{where}: response_body {rule.response_body!r} is not a field")
 
 
 class Router:

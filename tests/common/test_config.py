@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from services.common.config import ConfigError, load_config
+from services.common.config import ConfigError, load_config, split_list
 
 
 def _load(tmp_path: Path, toml: str = "", **env: str):
@@ -72,12 +72,29 @@ at = "07:30"
             "scheduler.jobs[1].name",
         ),
         ('[log]\nlevel = "LOUD"\n', {}, "log.level"),
+        ("", {"JOIST_GATEWAY_CORS_ORIGINS": "https://a.example/app"}, "gateway.cors_origins"),
+        ("", {"JOIST_GATEWAY_TRUSTED_PROXIES": "10.0.0.0/8, ingress"}, "gateway.trusted_proxies"),
+        ("", {"JOIST_GATEWAY_ANONYMOUS_WRITE_RATE": "-1"}, "gateway.anonymous_write_rate"),
         ("not toml = = 1", {}, "JOIST_CONFIG"),
     ],
 )
 def test_a_bad_value_names_the_setting(tmp_path: Path, toml: str, env: dict, named: str):
     with pytest.raises(ConfigError, match=named.replace("[", r"\[").replace("]", r"\]")):
         _load(tmp_path, toml, **env)
+
+
+def test_gateway_lists_are_comma_separated(tmp_path: Path):
+    config = _load(
+        tmp_path,
+        "",
+        JOIST_GATEWAY_CORS_ORIGINS="https://app.example.com, http://localhost:5173",
+        JOIST_GATEWAY_TRUSTED_PROXIES="10.0.0.0/8,::1,*",
+    )
+    assert split_list(config.gateway.cors_origins) == [
+        "https://app.example.com",
+        "http://localhost:5173",
+    ]
+    assert split_list(config.gateway.trusted_proxies) == ["10.0.0.0/8", "::1", "*"]
 
 
 def test_missing_config_file_is_named():

@@ -1,9 +1,16 @@
 from __future__ import annotations
 
-import pytest
+from types import SimpleNamespace
 
-from joist.v1 import jobs_pb2, records_pb2
+import pytest
+from google.api import annotations_pb2, http_pb2
+from google.protobuf import descriptor_pb2, descriptor_pool
+from google.protobuf.descriptor import ServiceDescriptor
+
+from joist.v1 import jobs_pb2
 from services.gateway.routes import Router, TemplateError, compile_template, routes_of
+
+FIELD = descriptor_pb2.FieldDescriptorProto
 
 
 @pytest.mark.parametrize(
@@ -41,33 +48,76 @@ def test_bad_templates(bad: str):
         compile_template(bad)
 
 
-def _router() -> Router:
+def _router(echo: SimpleNamespace) -> Router:
     services = [
-        records_pb2.DESCRIPTOR.services_by_name["RecordsService"],
+        echo.pb2.DESCRIPTOR.services_by_name["EchoService"],
         jobs_pb2.DESCRIPTOR.services_by_name["JobsService"],
     ]
     return Router(route for s in services for route in routes_of(s))
 
 
-def test_router_is_built_from_the_annotations():
-    router = _router()
-    assert {(r.http_method, r.template) for r in router.routes} == {
-        ("POST", "/v1/collections/{collection}/records"),
-        ("GET", "/v1/collections/{collection}/records"),
-        ("GET", "/v1/collections/{collection}/records/{id}"),
-        ("GET", "/v1/jobs"),
-        ("GET", "/v1/jobs/{name}"),
-        ("POST", "/v1/jobs/{name}:run"),
-    }
+def test_router_is_built_from_the_annotations(echo: SimpleNamespace):
+    routes = {(r.http_method, r.template, r.body, r.response_body) for r in _router(echo).routes}
+    assert {
+        ("POST", "/v1/samples", "*", ""),
+        ("GET", "/v1/{name=rooms/*/samples/*}", "", ""),  # additional bindings
+        ("POST", "/v1/samples/{id}:shout", "inner", ""),
+        ("GET", "/v1/samples/{id}/tags", "", "tags"),
+        ("SEARCH", "/v1/samples", "", ""),  # a custom method
+        ("PATCH", "/v1/{sample.name=rooms/*/samples/*}", "sample", ""),
+        ("GET", "/v1/samples:watch", "", ""),  # server streaming
+        ("GET", "/v1/jobs", "", ""),
+        ("POST", "/v1/jobs/{name}:run", "*", ""),
+    } <= routes
+    assert len(routes) == 18
 
 
-def test_router_matching_and_methods():
-    router = _router()
-    route, values = router.match("GET", "/v1/collections/posts/records/r%2F1")
-    assert route.method.name == "GetRecord" and values == {"collection": "posts", "id": "r/1"}
+def test_router_matching_and_methods(echo: SimpleNamespace):
+    router = _router(echo)
+    route, values = router.match("GET", "/v1/samples/s%2F1/counts/3")
+    assert route.method.name == "Echo" and values == {"id": "s/1", "count": "3"}
+    route, values = router.match("PATCH", "/v1/rooms/r1/samples/s2")
+    assert route.method.name == "UpdateSample" and values == {"sample.name": "rooms/r1/samples/s2"}
     route, values = router.match("POST", "/v1/jobs/heartbeat:run")
     assert route.method.name == "RunJob" and values == {"name": "heartbeat"}
     assert router.match("GET", "/v1/jobs")[0].method.name == "ListJobs"
     assert router.match("DELETE", "/v1/jobs") is None
-    assert router.allowed_methods("/v1/collections/posts/records") == ["GET", "POST"]
+    assert router.allowed_methods("/v1/samples") == ["POST", "SEARCH"]
     assert router.allowed_methods("/nowhere") == []
+
+
+def _service(rule: http_pb2.HttpRule, client_streaming: bool = False) -> ServiceDescriptor:
+    """A one-method service annotated with `rule`, in a pool of its own."""
+    file = descriptor_pb2.FileDescriptorProto(name="bad.proto", package="bad", syntax="proto3")
+    file.message_type.add(name="Request").field.add(
+        name="tags", number=1, type=FIELD.TYPE_STRING, label=FIELD.LABEL_REPEATED
+    )
+    file.message_type.add(name="Reply")
+    method = file.service.add(name="Bad").method.add(
+        name="Call", input_type=".bad.Request", output_type=".bad.Reply"
+    )
+    method.client_streaming = client_streaming
+    method.options.Extensions[annotations_pb2.http].CopyFrom(rule)
+    pool = descriptor_pool.DescriptorPool()
+    for module in (descriptor_pb2, http_pb2, annotations_pb2):
+        pool.Add(descriptor_pb2.FileDescriptorProto.FromString(module.DESCRIPTOR.serialized_pb))
+    file.dependency.append(annotations_pb2.DESCRIPTOR.name)
+    pool.Add(file)
+    return pool.FindServiceByName("bad.Bad")
+
+
+@pytest.mark.parametrize(
+    ("rule", "client_streaming", "problem"),
+    [
+        (http_pb2.HttpRule(get="/v1/{nope}"), False, "nope is not a singular field"),
+        (http_pb2.HttpRule(get="/v1/{tags}"), False, "tags is not a singular field"),
+        (http_pb2.HttpRule(post="/v1/x", body="nope"), False, "body 'nope' is not a field"),
+        (http_pb2.HttpRule(get="/v1/x", response_body="nope"), False, "response_body 'nope'"),
+        (http_pb2.HttpRule(post="/v1/x", body="*"), True, "client-streaming"),
+    ],
+)
+def test_annotations_no_request_could_satisfy_are_refused_at_start(
+    rule: http_pb2.HttpRule, client_streaming: bool, problem: str
+):
+    with pytest.raises(TemplateError, match=problem):
+        routes_of(_service(rule, client_streaming))

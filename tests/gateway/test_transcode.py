@@ -1,104 +1,150 @@
+"""JSON bodies in, proto3 JSON out, through a real gateway to the echo service: both spellings
+accepted, lowerCamelCase written, every HttpRule body and response_body form, and a 400 naming
+the field for a body the request message cannot hold."""
+
 from __future__ import annotations
 
-import dataclasses
-import json
-
+import httpx
 import pytest
 
-from joist.v1 import notifications_pb2, records_pb2
-from services.gateway.routes import Router, routes_of
-from services.gateway.transcode import BadInput, build_request, render_response
 
-ROUTER = Router(
-    route
-    for module, name in (
-        (records_pb2, "RecordsService"),
-        (notifications_pb2, "NotificationsService"),
+def _violations(response: httpx.Response) -> dict[str, str]:
+    assert response.status_code == 400, response.text
+    body = response.json()
+    assert body["code"] == 3
+    found = {}
+    for detail in body["details"]:
+        assert detail["@type"] == "type.googleapis.com/google.rpc.BadRequest"
+        found |= {v["field"]: v["description"] for v in detail["fieldViolations"]}
+    return found
+
+
+async def test_the_body_is_the_request_in_either_spelling(api: httpx.AsyncClient):
+    sent = {
+        "display_name": "Ann",
+        "inner": {"note": "x", "deeper": {"level": 2}},
+        "inners": [{"level": 1}],
+        "scores": {"a": 1},
+        "when": "2026-01-02T03:04:05Z",
+        "ttl": "2s",
+        "mask": "displayName",
+        "maybe": 0,
+        "attributes": {"k": [True, None]},
+        "extra": 5,
+        "big": "12",
+        "kind": 2,
+        "limit": 0,
+    }
+    sample = (await api.post("/v1/samples", json=sent)).json()
+    assert sample["displayName"] == "Ann"
+    assert sample["inner"]["deeper"] == {"level": 2, "note": ""}
+    assert sample["inners"] == [{"level": 1, "note": ""}]
+    assert sample["scores"] == {"a": 1}
+    assert (sample["when"], sample["ttl"], sample["mask"]) == (
+        "2026-01-02T03:04:05Z",
+        "2s",
+        "displayName",
     )
-    for route in routes_of(module.DESCRIPTOR.services_by_name[name])
-)
-
-
-def _build(method: str, path: str, query=(), body: bytes = b""):
-    route, values = ROUTER.match(method, path)
-    request_class = {
-        "CreateRecord": records_pb2.CreateRecordRequest,
-        "ListRecords": records_pb2.ListRecordsRequest,
-        "GetRecord": records_pb2.GetRecordRequest,
-        "ListNotifications": notifications_pb2.ListNotificationsRequest,
-        "GetNotification": notifications_pb2.GetNotificationRequest,
-    }[route.method.name]
-    return route, build_request(route, request_class, values, list(query), body)
-
-
-def test_body_field_path_and_query_are_combined():
-    _, message = _build(
-        "POST",
-        "/v1/collections/posts/records",
-        [("request_id", "r-1")],
-        b'{"title": "Hi", "views": 3}',
-    )
-    assert message.collection == "posts"
-    assert message.request_id == "r-1"
-    assert dict(message.data) == {"title": "Hi", "views": 3.0}
-
-
-def test_query_accepts_both_spellings_and_converts_types():
-    _, message = _build(
-        "GET", "/v1/collections/posts/records", [("pageSize", "10"), ("page_token", "abc")]
-    )
-    assert message.page_size == 10 and message.page_token == "abc"
+    assert (sample["maybe"], sample["extra"], sample["big"]) == (0, 5.0, "12")
+    assert sample["attributes"] == {"k": [True, None]}
+    assert sample["kind"] == "LARGE"  # enums answer by name
+    assert sample["limit"] == 0 and "nickname" not in sample  # optional: as sent
+    assert sample["count"] == 0 and sample["tags"] == []  # no presence: always printed
 
 
 @pytest.mark.parametrize(
-    ("method", "path", "query", "body", "field"),
+    ("body", "field", "problem"),
     [
-        ("POST", "/v1/collections/p/records", [], b"{", ""),
-        ("POST", "/v1/collections/p/records", [], b'"text"', ""),
-        ("GET", "/v1/collections/p/records", [("page_size", "x")], b"", "page_size"),
-        (
-            "GET",
-            "/v1/collections/p/records",
-            [("page_size", "1"), ("page_size", "2")],
-            b"",
-            "page_size",
-        ),
-        ("GET", "/v1/collections/p/records", [("page_size", str(2**40))], b"", "page_size"),
-        ("GET", "/v1/collections/p/records", [("unknown", "1")], b"", "unknown"),
-        ("GET", "/v1/collections/p/records", [("collection", "other")], b"", "collection"),
-        ("GET", "/v1/collections/p/records", [], b'{"a": 1}', ""),
-        ("POST", "/v1/collections/p/records", [("data.x", "1")], b"{}", "data.x"),
-        ("POST", "/v1/collections/p/records", [], b"\xff\xfe", ""),
+        ({"nope": 1}, "nope", "unknown field"),
+        ({"inner": {"deeper": {"nope": 1}}}, "inner.deeper.nope", "unknown field"),
+        ({"inners": [{}, {"level": "x"}]}, "inners[1].level", "expected an integer"),
+        ({"inners": {"level": 1}}, "inners", "expected a JSON array"),
+        ({"inner": 5}, "inner", "expected a JSON object"),
+        ({"scores": {"a": "b"}}, "scores.a", "expected an integer"),
+        ({"count": 1.5}, "count", "expected an integer"),
+        ({"count": True}, "count", "expected an integer"),
+        ({"flag": "true"}, "flag", "expected true or false"),
+        ({"kind": "HUGE"}, "kind", "expected one of KIND_UNSPECIFIED, SMALL, LARGE"),
+        ({"when": "yesterday"}, "when", "expected an RFC 3339 time"),
+        ({"ttl": 5}, "ttl", 'expected seconds with an "s"'),
+        ({"attributes": [1]}, "attributes", "expected a JSON object"),
+        ({"displayName": 5}, "displayName", "expected a string"),
     ],
 )
-def test_bad_input_names_the_field(method, path, query, body, field):
-    with pytest.raises(BadInput) as raised:
-        _build(method, path, query, body)
-    assert raised.value.field == field
+async def test_a_body_the_message_cannot_hold_names_the_field(
+    api: httpx.AsyncClient, body: dict, field: str, problem: str
+):
+    response = await api.post("/v1/samples", json=body)
+    assert _violations(response)[field].startswith(problem)
+    assert response.json()["message"].startswith(f"{field}: ")
 
 
-def test_response_is_lower_camel_case_with_zero_values():
-    route, _ = ROUTER.match("GET", "/v1/notifications")
-    response = notifications_pb2.ListNotificationsResponse(
-        notifications=[notifications_pb2.Notification(id="n1", state=2, event_subject="r1")]
+async def test_two_members_of_a_oneof_in_the_body(api: httpx.AsyncClient):
+    response = await api.post("/v1/samples", json={"text": "a", "number": 1})
+    assert response.status_code == 400 and "oneof" in response.json()["message"]
+
+
+@pytest.mark.parametrize(
+    "content", [b"{", b"[1]", b'"text"', b"\xff\xfe", b"[" * 100_000, b'{"a":' * 50_000]
+)
+async def test_a_body_that_is_no_json_object(api: httpx.AsyncClient, content: bytes):
+    response = await api.post(
+        "/v1/samples", content=content, headers={"content-type": "application/json"}
     )
-    document = json.loads(render_response(route, response))
-    notification = document["notifications"][0]
-    assert notification["state"] == "SENT"
-    assert notification["eventSubject"] == "r1"
-    assert notification["attempts"] == 0
-    assert document["nextPageToken"] == ""
+    assert response.status_code == 400 and response.json()["code"] == 3
 
 
-def test_response_body_may_be_any_field():
-    route, _ = ROUTER.match("GET", "/v1/notifications")
-    partial = dataclasses.replace(route, response_body="next_page_token")
-    response = notifications_pb2.ListNotificationsResponse(next_page_token="t1")
-    assert json.loads(render_response(partial, response)) == "t1"
-    listed = dataclasses.replace(route, response_body="notifications")
-    assert json.loads(render_response(listed, response)) == []
+async def test_a_body_nested_past_the_limit_is_a_400(api: httpx.AsyncClient):
+    nested: object = 1
+    for _ in range(150):
+        nested = {"a": nested}
+    response = await api.post("/v1/samples", json={"attributes": nested})
+    assert _violations(response) == {"attributes": "nested too deeply"}
 
 
-def test_path_values_are_decoded_once():
-    _, values = ROUTER.match("GET", "/v1/collections/posts/records/a%2541")
-    assert values["id"] == "a%41"
+async def test_a_body_field_as_the_body(api: httpx.AsyncClient):
+    response = await api.post("/v1/samples/s1:shout", json={"note": "hey", "level": 3})
+    assert response.json()["inner"] == {"note": "hey", "level": 3}
+    assert response.json()["id"] == "s1"
+    response = await api.post("/v1/samples/s1:shout", json={"nope": 1})
+    assert _violations(response) == {"inner.nope": "unknown field"}
+
+
+async def test_a_path_variable_repeated_in_the_body(api: httpx.AsyncClient):
+    assert (await api.put("/v1/samples/s1", json={"id": "s1", "count": 2})).json()["count"] == 2
+    response = await api.put("/v1/samples/s1", json={"id": "s2"})
+    assert _violations(response) == {"id": "the body says 's2' but the URL path says 's1'"}
+
+
+async def test_an_aip_134_update(api: httpx.AsyncClient):
+    response = await api.patch(
+        "/v1/rooms/r1/samples/s1",
+        params={"updateMask": "displayName,inner.level"},
+        json={"name": "stale", "displayName": "Ann", "inner": {"level": 3}},
+    )
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    assert answer["sample"]["name"] == "rooms/r1/samples/s1"  # the URL path wins
+    assert answer["updateMask"] == "displayName,inner.level"
+    refused = await api.patch("/v1/rooms/r1/samples/s1", params={"sample.count": "1"}, json={})
+    assert _violations(refused) == {"sample.count": "is set by the path or the body, not the query"}
+
+
+async def test_response_body_answers_one_field(api: httpx.AsyncClient):
+    response = await api.get("/v1/samples/s1/tags", params=[("tags", "a"), ("tags", "b")])
+    assert response.json() == ["a", "b"]
+    assert (await api.get("/v1/samples/s1/tags")).json() == []
+
+
+async def test_every_verb_and_a_custom_one(api: httpx.AsyncClient):
+    assert (await api.delete("/v1/samples/s1")).json()["id"] == "s1"
+    search = await api.request("SEARCH", "/v1/samples", params={"displayName": "x"})
+    assert search.json()["displayName"] == "x"
+    assert (await api.put("/v1/samples/s1", json={})).json()["id"] == "s1"
+
+
+async def test_a_route_without_body_refuses_one(api: httpx.AsyncClient):
+    response = await api.request(
+        "GET", "/v1/samples/s1", content=b'{"a": 1}', headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 400 and "takes no request body" in response.json()["message"]

@@ -32,6 +32,8 @@ class Stack:
             "JOIST_NATS_URL": self.nats.url,
             "JOIST_LOG_LEVEL": "WARNING",
             "JOIST_GATEWAY_HTTP_LISTEN": f"127.0.0.1:{self.http_port}",
+            # Tests and benchmarks are one client making the writes of many.
+            "JOIST_GATEWAY_ANONYMOUS_WRITE_RATE": "0",
             "JOIST_RECORDS_DATABASE_URL": f"sqlite:///{workdir}/records.db",
             "JOIST_NOTIFIER_DATABASE_URL": f"sqlite:///{workdir}/notifier.db",
             "JOIST_NOTIFIER_CONSOLE_PATH": str(workdir / "mail.log"),

@@ -68,7 +68,7 @@ class GatewayApp:
         docs: Mapping[str, Asset] | None = None,
     ) -> None:
         self._router = router
-        self._endpoints = {}
+        self._endpoints: dict[int, Endpoint] = {}
         for route in router.routes:
             request_class, call = upstreams.callable_for(route.method)
             streaming = route.method.server_streaming

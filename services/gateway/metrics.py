@@ -5,7 +5,8 @@
     joist_gateway_upstream_errors_total{rpc, code}            failed gRPC calls by status code
 
 `route` is the matched path template (bounded), `unmatched` otherwise, `internal` for the
-gateway's own endpoints. The registry belongs to the app, not to the process.
+gateway's own endpoints, `docs` for the `/docs` page, `preflight` for CORS preflights. The
+registry belongs to the app, not to the process.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: help venv run test test-e2e lint protos check-protos bench-contact bench-gateway clean
+.PHONY: help venv run test test-e2e lint protos check-protos bench-contact bench-gateway bench-records clean
 
 help:
 	@echo "make run            start every service (SQLite, embedded NATS) on this machine"
@@ -13,6 +13,7 @@ help:
 	@echo "make protos         regenerate the Python stubs from protos/"
 	@echo "make bench-contact  Contact Us throughput, latency and POST-to-email latency"
 	@echo "make bench-gateway  gateway vs direct gRPC vs a bare gRPC echo (needs wrk)"
+	@echo "make bench-records  records creates vs raw Peewee, lists on 1M rows (SQLite + PostgreSQL)"
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -41,6 +42,9 @@ bench-contact: venv
 
 bench-gateway: venv
 	$(BIN)/python -m bench.gateway
+
+bench-records: venv
+	$(BIN)/python -m bench.records $(ARGS)
 
 clean:
 	rm -rf $(VENV) var

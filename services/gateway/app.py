@@ -26,11 +26,12 @@ import grpc
 from google.protobuf.message import Message
 
 from services.common.config import GatewayConfig, split_list
+from services.common.ratelimit import TokenBuckets, client_key
 from services.gateway.cors import CorsPolicy
 from services.gateway.docs import Asset
 from services.gateway.errors import from_rpc_error
 from services.gateway.headers import authorization, grpc_timeout, metadata_headers, request_id
-from services.gateway.limits import TokenBuckets, TooLarge, client_key, read_body, retry_after
+from services.gateway.limits import TooLarge, read_body, retry_after
 from services.gateway.metrics import GatewayMetrics
 from services.gateway.params import BadInput, query_pairs
 from services.gateway.reply import Reply

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from services.gateway.limits import TokenBuckets, client_key
+from services.common.ratelimit import TokenBuckets, client_key
 
 
 def _status(response: httpx.Response, http: int, code: int) -> dict:

@@ -27,6 +27,7 @@ from playhouse.pool import PooledDatabase
 from services.common.errors import Unavailable
 
 T = TypeVar("T")
+M = TypeVar("M", bound=peewee.Model)
 log = logging.getLogger(__name__)
 
 SQLITE_PRAGMAS = {
@@ -138,3 +139,10 @@ class DatabaseExecutor:
         close_all = getattr(self.db, "close_all", None)
         if close_all is not None:
             close_all()
+
+
+def bind(model: type[M], db: peewee.Database) -> type[M]:
+    """A subclass of `model` bound to `db`, with the same table (each service, and each test,
+    binds the shared table definitions to its own database)."""
+    meta = type("Meta", (), {"database": db, "table_name": model._meta.table_name})
+    return type(model.__name__, (model,), {"Meta": meta})

@@ -40,7 +40,7 @@ import peewee
 from playhouse.migrate import PostgresqlMigrator, SqliteMigrator
 
 from services.common.broker import Broker
-from services.common.database import DatabaseExecutor, after_commit, write_transaction
+from services.common.database import DatabaseExecutor, after_commit, bind, write_transaction
 from services.common.events import Event
 from services.common.ids import new_id
 from services.common.timestamps import utc_now
@@ -62,13 +62,7 @@ class OutboxRow(peewee.Model):
 
 def outbox_model(db: peewee.Database) -> type[OutboxRow]:
     """The outbox table bound to `db` (each service owns its own)."""
-
-    class Outbox(OutboxRow):
-        class Meta:
-            database = db
-            table_name = "joist_outbox"
-
-    return Outbox
+    return bind(OutboxRow, db)
 
 
 def create_outbox(model: type[OutboxRow]) -> None:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 
 import peewee
 
-from services.common.database import write_transaction
+from services.common.database import bind, write_transaction
 from services.common.errors import (
     Aborted,
     AlreadyExists,
@@ -77,8 +77,8 @@ class Snapshot:
 class Catalog:
     def __init__(self, db: peewee.Database) -> None:
         self._db = db
-        self._rows = _bind(CollectionRow, db)
-        self._generation = _bind(GenerationRow, db)
+        self._rows = bind(CollectionRow, db)
+        self._generation = bind(GenerationRow, db)
         self._snapshot = Snapshot(-1, {}, {})
         self._lock = threading.Lock()
 
@@ -238,12 +238,4 @@ def _spec(row: CollectionRow) -> CollectionSpec:
         version=row.version,
         create_time=row.create_time,
         update_time=row.update_time,
-    )
-
-
-def _bind(model: type[peewee.Model], db: peewee.Database) -> type[peewee.Model]:
-    return type(
-        model.__name__,
-        (model,),
-        {"Meta": type("Meta", (), {"database": db, "table_name": model._meta.table_name})},
     )

@@ -1,11 +1,12 @@
 """`joist serve gateway` with another HTTP parser or event loop, to compare server options.
 
-    python bench/gateway_server.py --http h11 --loop uvloop
+    python -P bench/gateway_server.py --http h11 --loop uvloop
 
 It runs the gateway exactly as `joist serve gateway` does (same configuration from the
 environment, same wiring in services/gateway/service.py) and changes only uvicorn's `http`
-implementation and the event loop that `asyncio.run` creates. Run as a script: it needs
-nothing from bench/, so the stack can start it from any folder.
+implementation and the event loop that `asyncio.run` creates. Run as a script, so the stack
+can start it from any folder, with `-P` so that bench/ (whose http.py would shadow the
+standard library's) is not put first on sys.path.
 """
 
 from __future__ import annotations

@@ -5,8 +5,8 @@
 `--concurrency` tasks on one `grpc.aio` channel each send the next call as soon as the last one
 is answered (what wrk's connections do), for `--warmup` seconds and then for `--duration`
 seconds; the calls answered in the second window are counted and their latencies kept. It
-prints one JSON line: {"calls", "seconds", "p50_ms", "p99_ms"}. Any failed call stops it with
-an error.
+prints one JSON line: {"calls", "seconds", "p50_ms", "p99_ms", "total_calls"} (the last
+counting the warm-up too, to share out CPU time). Any failed call stops it with an error.
 
 Calls: `create`, `get` and `list` (a page of 50) on records' `contact_messages`, and `echo`: a
 bare unary method on the server of `bench/echo.py`, bytes in and out, no protobuf.
@@ -64,11 +64,14 @@ async def run_load(call: Call, concurrency: int, warmup: float, duration: float)
     began = time.perf_counter()
     start, stop = began + warmup, began + warmup + duration
     latencies: list[float] = []
+    total = 0
 
     async def worker() -> None:
+        nonlocal total
         while (sent := time.perf_counter()) < stop:
             await call()
             answered = time.perf_counter()
+            total += 1
             if sent >= start and answered <= stop:
                 latencies.append(answered - sent)
 
@@ -80,6 +83,7 @@ async def run_load(call: Call, concurrency: int, warmup: float, duration: float)
         "seconds": duration,
         "p50_ms": percentile(latencies, 50) * 1000,
         "p99_ms": percentile(latencies, 99) * 1000,
+        "total_calls": total,
     }
 
 

@@ -150,7 +150,7 @@ def test_bad_query_parameters(api: httpx.Client, params: dict, field: str):
     [
         "state = BOGUS",
         'nope = "x"',
-        'state = SENT OR rule = "x"',
+        "state < SENT",
         '"; DROP TABLE notifications',
         "x" * 5000,
     ],

@@ -75,8 +75,9 @@ class Snapshot:
 
 
 class Catalog:
-    def __init__(self, db: peewee.Database) -> None:
+    def __init__(self, db: peewee.Database, system: dict[str, type[peewee.Model]]) -> None:
         self._db = db
+        self._system = system  # tables RELATION fields may point into, e.g. users
         self._rows = bind(CollectionRow, db)
         self._generation = bind(GenerationRow, db)
         self._snapshot = Snapshot(-1, {}, {})
@@ -84,12 +85,13 @@ class Catalog:
 
     # -- start and refresh ------------------------------------------------------------------
 
-    def bootstrap(self, outbox: type[OutboxRow]) -> None:
-        """Creates the catalog and the outbox, and seeds the built-in collections."""
+    def bootstrap(self, outbox: type[OutboxRow], tables: list[type[peewee.Model]]) -> None:
+        """Creates the catalog, the system `tables` and the outbox, and seeds the built-in
+        collections."""
         with write_transaction(self._db):
             if not isinstance(self._db, peewee.SqliteDatabase):
                 self._db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (BOOTSTRAP_LOCK,))
-            self._db.create_tables([self._rows, self._generation], safe=True)
+            self._db.create_tables([self._rows, self._generation, *tables], safe=True)
             create_outbox(outbox)
             self._generation.insert(id=1, generation=0).on_conflict_ignore().execute()
             for spec in BUILTIN_COLLECTIONS:
@@ -107,6 +109,10 @@ class Catalog:
             models = {name: build_model(self._db, spec) for name, spec in specs.items()}
             self._snapshot = Snapshot(generation, specs, models)
             return self._snapshot
+
+    def relation_target(self, name: str) -> type[peewee.Model]:
+        """The table a RELATION field's values point into: a system table or a collection's."""
+        return self._system[name] if name in self._system else self.resolve(name)[1]
 
     def resolve(self, name: str) -> tuple[CollectionSpec, type[RecordRow]]:
         if not name:
@@ -128,6 +134,8 @@ class Catalog:
     # -- schema changes -----------------------------------------------------------------------
 
     def create(self, spec: CollectionSpec) -> CollectionSpec:
+        if spec.name in self._system:
+            raise AlreadyExists(f"{spec.name!r} is a system collection")
         with write_transaction(self._db):
             self._bump()
             if self._rows.get_or_none(self._rows.name == spec.name) is not None:
@@ -214,7 +222,10 @@ class Catalog:
         return spec
 
     def _check_relations(self, spec: CollectionSpec) -> None:
-        names = {row.name for row in self._rows.select(self._rows.name)} | {spec.name}
+        names = {row.name for row in self._rows.select(self._rows.name)} | {
+            spec.name,
+            *self._system,
+        }
         for i, field in enumerate(spec.fields):
             if field.type is FieldType.RELATION and field.relation not in names:
                 raise InvalidArgument.field(

@@ -12,6 +12,7 @@ from typing import Any
 
 import peewee
 
+from services.common.auth import Caller
 from services.common.database import write_transaction
 from services.common.errors import Aborted, AlreadyExists, InvalidArgument, NotFound
 from services.common.events import make_event
@@ -21,6 +22,7 @@ from services.common.ordering import after_condition, key_values, order_clauses,
 from services.common.outbox import OutboxRow, enqueue
 from services.common.pagination import PageTokens, page_size
 from services.common.timestamps import utc_now
+from services.records.access import check_record, owner_scope, require
 from services.records.catalog import Catalog
 from services.records.models import MAX_REQUEST_ID_LENGTH, RecordRow, attribute, field_column
 from services.records.query import filter_fields, sortable_fields
@@ -57,25 +59,28 @@ class RecordsRepository:
     # -- writes -------------------------------------------------------------------------------
 
     def create(
-        self, collection: str, data: Mapping[str, Any], request_id: str = "", owner: str = ""
+        self, collection: str, data: Mapping[str, Any], request_id: str = "", *, caller: Caller
     ) -> StoredRecord:
         """Validates and stores a record with its `created` event; a repeated request_id
         returns the record it first created."""
-        return self.batch_create(collection, [NewRecord(data, request_id)], owner, batch=False)[0]
+        item = NewRecord(data, request_id)
+        return self.batch_create(collection, [item], caller=caller, batch=False)[0]
 
     def batch_create(
-        self, collection: str, items: Sequence[NewRecord], owner: str = "", batch: bool = True
+        self, collection: str, items: Sequence[NewRecord], *, caller: Caller, batch: bool = True
     ) -> list[StoredRecord]:
-        """Creates every record or none; violations name `requests[i].<field>`."""
+        """Creates every record or none; violations name `requests[i].<field>`. The owner is
+        the signed-in user who creates them."""
+        spec, model = self._catalog.resolve(collection)
+        require(spec, "create", caller)
         if batch and not 1 <= len(items) <= MAX_BATCH:
             raise InvalidArgument.field("requests", f"must hold 1 to {MAX_BATCH} records")
-        spec, model = self._catalog.resolve(collection)
+        owner = caller.subject if caller.authenticated and not caller.is_service else ""
         checked = [
             self._check_new(spec, item, i if batch else None) for i, item in enumerate(items)
         ]
         try:
             with write_transaction(self._db):
-                spec, model = self._catalog.resolve(collection)
                 return [
                     self._insert(spec, model, item, clean, owner)
                     for item, clean in zip(items, checked, strict=True)
@@ -90,10 +95,13 @@ class RecordsRepository:
         data: Mapping[str, Any],
         mask: Sequence[str],
         expected_etag: str,
+        *,
+        caller: Caller,
     ) -> StoredRecord:
         """Changes the masked fields (all of `data`'s when the mask is empty) and commits the
         `updated` event; a stale etag is ABORTED."""
         spec, _ = self._catalog.resolve(collection)
+        require(spec, "update", caller)
         for path in mask:
             if spec.field(path) is None:
                 raise InvalidArgument.field("update_mask", f"unknown field {path!r}")
@@ -104,6 +112,7 @@ class RecordsRepository:
             with write_transaction(self._db):
                 spec, model = self._catalog.resolve(collection)
                 row = self._row(spec, model, record_id)
+                check_record(spec, "update", caller, self._stored(spec, row))
                 if expected_etag and expected_etag != self._stored(spec, row).etag:
                     raise Aborted(f"record {record_id!r} changed since etag {expected_etag!r}")
                 self._check_references(spec, model, clean, record_id)
@@ -117,11 +126,15 @@ class RecordsRepository:
         except peewee.IntegrityError as exc:
             raise AlreadyExists(f"a record with the same unique value exists: {exc}") from exc
 
-    def delete(self, collection: str, record_id: str, expected_etag: str) -> None:
+    def delete(
+        self, collection: str, record_id: str, expected_etag: str, *, caller: Caller
+    ) -> None:
         with write_transaction(self._db):
             spec, model = self._catalog.resolve(collection)
+            require(spec, "delete", caller)
             row = self._row(spec, model, record_id)
             record = self._stored(spec, row)
+            check_record(spec, "delete", caller, record)
             if expected_etag and expected_etag != record.etag:
                 raise Aborted(f"record {record_id!r} changed since etag {expected_etag!r}")
             model.delete().where(model.id == record_id).execute()
@@ -129,24 +142,39 @@ class RecordsRepository:
 
     # -- reads --------------------------------------------------------------------------------
 
-    def get(self, collection: str, record_id: str) -> StoredRecord:
+    def get(self, collection: str, record_id: str, *, caller: Caller) -> StoredRecord:
         spec, model = self._catalog.resolve(collection)
-        return self._stored(spec, self._row(spec, model, record_id))
+        require(spec, "get", caller)
+        record = self._stored(spec, self._row(spec, model, record_id))
+        check_record(spec, "get", caller, record)
+        return record
 
     def list(
-        self, collection: str, size: int, token: str, filter_text: str = "", order_by: str = ""
+        self,
+        collection: str,
+        size: int,
+        token: str,
+        filter_text: str = "",
+        order_by: str = "",
+        *,
+        caller: Caller,
     ) -> RecordPage:
-        """One page, filtered (AIP-160) and sorted (AIP-132); keyset pagination, never OFFSET."""
+        """One page, filtered (AIP-160) and sorted (AIP-132); keyset pagination, never OFFSET.
+        Under an OWNER rule, only the caller's records."""
         spec, model = self._catalog.resolve(collection)
+        require(spec, "list", caller)
+        scope = owner_scope(spec, "list", caller)
         limit = page_size(size)
         fields = filter_fields(spec, model)
         condition = parse_filter(filter_text, fields)
         keys = parse_order_by(order_by, sortable_fields(spec, fields))
-        fingerprint = f"{collection}\n{filter_text}\n{order_by}"
+        fingerprint = f"{collection}\n{filter_text}\n{order_by}\n{scope}"
         after = self._tokens.decode(token, keys, fingerprint)
         query = model.select().order_by(*order_clauses(keys)).limit(limit + 1)
         if condition is not None:
             query = query.where(condition)
+        if scope is not None:
+            query = query.where(model.owner == scope)
         if after is not None:
             query = query.where(after_condition(keys, after))
         rows = list(query)
@@ -228,7 +256,7 @@ class RecordsRepository:
                 if clash.exists():
                     raise AlreadyExists(f"a {spec.name} record with this {name} already exists")
             if field.type is FieldType.RELATION:
-                _, target = self._catalog.resolve(field.relation)
+                target = self._catalog.relation_target(field.relation)
                 if not target.select().where(target.id == value).exists():
                     raise InvalidArgument.field(
                         name, f"no {field.relation} record has id {value!r}"

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import grpc
 from google.protobuf import empty_pb2, json_format
 
 from joist.v1 import records_pb2, records_pb2_grpc
+from services.common.auth import current_caller
 from services.common.database import DatabaseExecutor
 from services.common.errors import InvalidArgument
 from services.records.render import to_proto
@@ -22,7 +25,10 @@ class RecordsServicer(records_pb2_grpc.RecordsServiceServicer):
     ) -> records_pb2.Record:
         data = json_format.MessageToDict(request.data)
         record = await self._executor.run(
-            self._repository.create, request.collection, data, request.request_id
+            partial(self._repository.create, caller=current_caller()),
+            request.collection,
+            data,
+            request.request_id,
         )
         return to_proto(record)
 
@@ -36,20 +42,22 @@ class RecordsServicer(records_pb2_grpc.RecordsServiceServicer):
                     f"requests[{i}].collection", f"must be empty or {request.collection!r}"
                 )
             items.append(NewRecord(json_format.MessageToDict(item.data), item.request_id))
-        records = await self._executor.run(self._repository.batch_create, request.collection, items)
+        create = partial(self._repository.batch_create, caller=current_caller())
+        records = await self._executor.run(create, request.collection, items)
         return records_pb2.BatchCreateRecordsResponse(records=[to_proto(r) for r in records])
 
     async def GetRecord(
         self, request: records_pb2.GetRecordRequest, context: grpc.aio.ServicerContext
     ) -> records_pb2.Record:
-        record = await self._executor.run(self._repository.get, request.collection, request.id)
+        get = partial(self._repository.get, caller=current_caller())
+        record = await self._executor.run(get, request.collection, request.id)
         return to_proto(record)
 
     async def ListRecords(
         self, request: records_pb2.ListRecordsRequest, context: grpc.aio.ServicerContext
     ) -> records_pb2.ListRecordsResponse:
         page = await self._executor.run(
-            self._repository.list,
+            partial(self._repository.list, caller=current_caller()),
             request.collection,
             request.page_size,
             request.page_token,
@@ -64,7 +72,7 @@ class RecordsServicer(records_pb2_grpc.RecordsServiceServicer):
         self, request: records_pb2.UpdateRecordRequest, context: grpc.aio.ServicerContext
     ) -> records_pb2.Record:
         record = await self._executor.run(
-            self._repository.update,
+            partial(self._repository.update, caller=current_caller()),
             request.collection,
             request.id,
             json_format.MessageToDict(request.data),
@@ -76,7 +84,6 @@ class RecordsServicer(records_pb2_grpc.RecordsServiceServicer):
     async def DeleteRecord(
         self, request: records_pb2.DeleteRecordRequest, context: grpc.aio.ServicerContext
     ) -> empty_pb2.Empty:
-        await self._executor.run(
-            self._repository.delete, request.collection, request.id, request.etag
-        )
+        delete = partial(self._repository.delete, caller=current_caller())
+        await self._executor.run(delete, request.collection, request.id, request.etag)
         return empty_pb2.Empty()

@@ -92,7 +92,7 @@ def test_bad_definitions_name_the_field(store: Store, name, fields, rest, path):
 
 def test_a_relation_must_point_at_a_collection(store: Store):
     with pytest.raises(InvalidArgument, match="relation"):
-        store.define("posts", [{"name": "author", "type": "RELATION", "relation": "users"}])
+        store.define("posts", [{"name": "author", "type": "RELATION", "relation": "people"}])
 
 
 def test_add_a_field_with_a_default_fills_existing_records(posts: Store):

@@ -1,0 +1,42 @@
+"""`joist createsuperuser --email EMAIL`: creates an admin, or makes an existing user one, in
+the database the records service uses (`records.database_url`), like Django's command.
+
+The password comes from `JOIST_SUPERUSER_PASSWORD` when it is set (scripts, Kubernetes Jobs),
+else from a prompt, asked twice.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+
+from services.common.config import Config
+from services.common.database import open_database
+from services.records.users import Users, check_password
+
+PASSWORD_ENV = "JOIST_SUPERUSER_PASSWORD"
+
+
+def read_password() -> str:
+    """The password from the environment, else typed twice at a prompt."""
+    if os.environ.get(PASSWORD_ENV):
+        return os.environ[PASSWORD_ENV]
+    while True:
+        first = getpass.getpass("Password: ")
+        if first != getpass.getpass("Password (again): "):
+            print("The passwords differ; try again.")
+            continue
+        return check_password(first, "password")
+
+
+def create_superuser(config: Config, email: str, password: str) -> str:
+    """Creates or promotes the admin; returns a line saying which."""
+    db = open_database(config.records.database_url, pool_size=1)
+    try:
+        users = Users.from_config(db, config.auth)
+        with db.connection_context():
+            db.create_tables(users.tables(), safe=True)
+            user, created = users.make_admin(email, password)
+    finally:
+        getattr(db, "close_all", db.close)()
+    return f"{'created' if created else 'promoted'} admin {user.email} ({user.id})"

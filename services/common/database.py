@@ -30,9 +30,11 @@ T = TypeVar("T")
 M = TypeVar("M", bound=peewee.Model)
 log = logging.getLogger(__name__)
 
+# busy_timeout first: switching a new file to WAL takes a lock that other connections opening it
+# at the same moment must wait for, not fail on.
 SQLITE_PRAGMAS = {
-    "journal_mode": "wal",
     "busy_timeout": 10_000,
+    "journal_mode": "wal",
     "synchronous": "full",
     "foreign_keys": 1,
 }

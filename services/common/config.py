@@ -11,17 +11,28 @@ unknown or malformed value raises `ConfigError` naming the setting, so a service
 from __future__ import annotations
 
 import dataclasses
-import ipaddress
 import os
 import re
 import tomllib
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-Check = Callable[[Any], str | None]
+from services.common.checks import (
+    Check,
+    address,
+    clock_time,
+    duration,
+    networks,
+    non_empty,
+    non_negative,
+    one_of,
+    origins,
+    positive,
+    url_scheme,
+)
 
 
 class ConfigError(ValueError):
@@ -31,90 +42,6 @@ class ConfigError(ValueError):
 def setting(default: Any, *checks: Check) -> Any:
     """A dataclass field with a default and checks that return an error text or None."""
     return field(default=default, metadata={"checks": checks})
-
-
-def positive(value: float) -> str | None:
-    return None if value > 0 else "must be greater than 0"
-
-
-def non_negative(value: float) -> str | None:
-    return None if value >= 0 else "must be 0 or more"
-
-
-def one_of(*choices: Any) -> Check:
-    def check(value: Any) -> str | None:
-        shown = ", ".join(repr(c) for c in choices)
-        return None if value in choices else f"must be one of {shown}"
-
-    return check
-
-
-def address(value: str) -> str | None:
-    host, _, port = value.rpartition(":")
-    if host and port.isdigit() and 0 < int(port) < 65536:
-        return None
-    return "must be HOST:PORT with a port from 1 to 65535"
-
-
-def url_scheme(*schemes: str) -> Check:
-    def check(value: str) -> str | None:
-        if value.split("://", 1)[0] in schemes and "://" in value:
-            return None
-        return f"must be a URL starting with {' or '.join(s + '://' for s in schemes)}"
-
-    return check
-
-
-_DURATION = re.compile(r"^(\d+)(s|m|h|d)$")
-_ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:\d{1,5})?|https?://\[[0-9A-Fa-f:.]+\](:\d{1,5})?")
-_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def duration_seconds(text: str) -> int:
-    """Parses "30s", "5m", "1h" or "1d" into seconds; raises ValueError otherwise."""
-    match = _DURATION.match(text)
-    if not match or int(match.group(1)) == 0:
-        raise ValueError(f"{text!r} is not a duration like 30s, 5m, 1h or 1d")
-    return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
-
-
-def duration(value: str) -> str | None:
-    try:
-        duration_seconds(value)
-    except ValueError as exc:
-        return str(exc)
-    return None
-
-
-def origins(value: str) -> str | None:
-    """Comma-separated web origins (`https://app.example.com`), `*` for any, or empty."""
-    for origin in split_list(value):
-        if origin != "*" and not _ORIGIN.fullmatch(origin):
-            return f"{origin!r} is not an origin like https://app.example.com (no path)"
-    return None
-
-
-def networks(value: str) -> str | None:
-    """Comma-separated IP addresses or CIDR networks, or `*` for any."""
-    for item in split_list(value):
-        if item == "*":
-            continue
-        try:
-            ipaddress.ip_network(item, strict=False)
-        except ValueError:
-            return f"{item!r} is not an IP address or network"
-    return None
-
-
-def split_list(value: str) -> list[str]:
-    """The items of a comma-separated setting, blanks dropped."""
-    return [item.strip() for item in value.split(",") if item.strip()]
-
-
-def clock_time(value: str) -> str | None:
-    if value == "" or re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
-        return None
-    return "must be HH:MM (24-hour) or empty"
 
 
 @dataclass(frozen=True)
@@ -162,9 +89,9 @@ class RecordsConfig:
 class RuleConfig:
     """On an event whose subject (after `joist.events.`) matches `event`, send `template`."""
 
-    name: str = setting("", lambda v: None if v else "must not be empty")
-    event: str = setting("", lambda v: None if v else "must not be empty")
-    template: str = setting("", lambda v: None if v else "must not be empty")
+    name: str = setting("", non_empty)
+    event: str = setting("", non_empty)
+    template: str = setting("", non_empty)
     to: str = setting("{{ admin_email }}")
     channel: str = setting("email", one_of("email"))
     provider: str = setting("", one_of("", "console", "smtp"))
@@ -226,6 +153,27 @@ class SchedulerConfig:
 
 
 @dataclass(frozen=True)
+class AuthConfig:
+    """Token keys and lifetimes, and the users' password hashing and sign-in limits. A key is
+    PEM from `public_key`/`private_key` (environment) when set, else from its file."""
+
+    public_key_file: str = setting("var/keys/auth-public.pem")
+    public_key: str = setting("")
+    private_key_file: str = setting("var/keys/auth-private.pem")
+    private_key: str = setting("")
+    issuer: str = setting("joist", non_empty)
+    audience: str = setting("joist", non_empty)
+    access_token_ttl: int = setting(900, positive)
+    refresh_token_ttl: int = setting(30 * 86400, positive)
+    signup_enabled: bool = setting(True)
+    password_time_cost: int = setting(2, positive)
+    password_memory_kib: int = setting(19456, positive)
+    password_parallelism: int = setting(1, positive)
+    login_attempts_per_minute: int = setting(10, positive)
+    service_token: str = setting("")
+
+
+@dataclass(frozen=True)
 class Config:
     log: LogConfig = field(default_factory=LogConfig)
     nats: NatsConfig = field(default_factory=NatsConfig)
@@ -233,6 +181,7 @@ class Config:
     records: RecordsConfig = field(default_factory=RecordsConfig)
     notifier: NotifierConfig = field(default_factory=NotifierConfig)
     scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
+    auth: AuthConfig = field(default_factory=AuthConfig)
 
 
 def load_config(environ: Mapping[str, str] | None = None) -> Config:

@@ -6,15 +6,21 @@
     ├── AlreadyExists               ALREADY_EXISTS
     ├── FailedPrecondition          FAILED_PRECONDITION
     ├── Aborted                     ABORTED
-    └── Unavailable                 UNAVAILABLE
+    ├── Unavailable                 UNAVAILABLE
+    ├── Unauthenticated             UNAUTHENTICATED (+ `www-authenticate: Bearer`)
+    ├── PermissionDenied            PERMISSION_DENIED
+    └── ResourceExhausted           RESOURCE_EXHAUSTED (+ `retry-after: <seconds>` when known)
 
-`to_rpc_status` turns one into the `grpc.Status` (code, message and `google.rpc.Status` details
-in trailing metadata) that `server.StatusInterceptor` aborts the call with.
+`to_rpc_status` turns one into the `grpc.Status` (code, message, `google.rpc.Status` details and
+the error's own trailers in trailing metadata) that `server.StatusInterceptor` aborts the call
+with. The gateway sends `www-authenticate` and `retry-after` trailers on as HTTP headers.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import grpc
 from google.protobuf import any_pb2
@@ -31,6 +37,10 @@ class JoistError(Exception):
 
     def details(self) -> list[any_pb2.Any]:
         return []
+
+    def trailers(self) -> tuple[tuple[str, str], ...]:
+        """Trailing metadata sent besides the status."""
+        return ()
 
 
 class InvalidArgument(JoistError):
@@ -80,10 +90,50 @@ class Unavailable(JoistError):
     code = grpc.StatusCode.UNAVAILABLE
 
 
+class Unauthenticated(JoistError):
+    """No valid credentials: a missing, malformed, expired or forged token, or a gone account."""
+
+    code = grpc.StatusCode.UNAUTHENTICATED
+
+    def trailers(self) -> tuple[tuple[str, str], ...]:
+        return (("www-authenticate", "Bearer"),)  # what an HTTP 401 must name (RFC 9110)
+
+
+class PermissionDenied(JoistError):
+    """The caller is known but may not do this."""
+
+    code = grpc.StatusCode.PERMISSION_DENIED
+
+
+class ResourceExhausted(JoistError):
+    """Too many requests; `retry_after` seconds, when known, travel as `retry-after` (whole
+    seconds, rounded up, at least 1)."""
+
+    code = grpc.StatusCode.RESOURCE_EXHAUSTED
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+    def trailers(self) -> tuple[tuple[str, str], ...]:
+        if self.retry_after is None:
+            return ()
+        return (("retry-after", str(max(1, math.ceil(self.retry_after)))),)
+
+
+@dataclass(frozen=True)
+class _Status(grpc.Status):
+    code: grpc.StatusCode
+    details: str
+    trailing_metadata: tuple[tuple[str, str | bytes], ...]
+
+
 def to_rpc_status(error: JoistError) -> grpc.Status:
-    status = status_pb2.Status(
-        code=getattr(code_pb2, error.code.name),
-        message=error.message,
-        details=error.details(),
+    status = rpc_status.to_status(
+        status_pb2.Status(
+            code=getattr(code_pb2, error.code.name),
+            message=error.message,
+            details=error.details(),
+        )
     )
-    return rpc_status.to_status(status)
+    return _Status(status.code, status.details, (*status.trailing_metadata, *error.trailers()))

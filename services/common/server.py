@@ -1,10 +1,19 @@
-"""gRPC aio server bootstrap: health, reflection, error mapping, access logs, graceful shutdown.
+"""gRPC aio server bootstrap: health, reflection, authentication, error mapping, access logs,
+graceful shutdown.
 
-    runtime = ServiceRuntime("records", config.records.grpc_listen)
-    runtime.add_service(records_pb2, "RecordsService", add_RecordsServiceServicer_to_server, s)
-    runtime.start_background(relay.run())
+    auth = AuthInterceptor(TokenVerifier.from_config(config.auth),
+                           method_policies(jobs_pb2, "JobsService", Access.ADMIN_OR_SERVICE))
+    runtime = ServiceRuntime("scheduler", config.scheduler.grpc_listen, auth=auth)
+    runtime.add_service(jobs_pb2, "JobsService", add_JobsServiceServicer_to_server, servicer)
+    runtime.start_background(runner.run())
     runtime.on_shutdown(broker.close)
     await runtime.run()   # until SIGTERM/SIGINT
+
+Interceptors, outermost first: `StatusInterceptor` (JoistError → google.rpc.Status, one access
+log line per call), then the service's `AuthInterceptor` (services/common/auth.py), whose
+UNAUTHENTICATED and PERMISSION_DENIED errors the first one maps like any other. Every method of
+a service added to a runtime with `auth` needs a policy (one without is denied, and reported at
+start); without `auth` every method is open to anyone (the gateway's health-only server).
 
 On a signal: health goes NOT_SERVING, `on_stopping` hooks run, the server stops accepting calls
 and lets running ones finish for `grace` seconds, background tasks are cancelled, then
@@ -26,28 +35,22 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from services.common.auth import AuthInterceptor, current_caller
 from services.common.errors import JoistError, to_rpc_status
+from services.common.interceptors import Behavior, WrappingInterceptor
 
 log = logging.getLogger(__name__)
-
-Handler = Callable[[Any, grpc.aio.ServicerContext], Awaitable[Any]]
 
 # Clients (the gateway) ping every 30 s to find dead connections; by default a server takes a
 # ping without data in between as abuse past one per 5 minutes and closes long quiet streams.
 SERVER_OPTIONS = [("grpc.http2.min_recv_ping_interval_without_data_ms", 20_000)]
 
 
-class StatusInterceptor(grpc.aio.ServerInterceptor):
+class StatusInterceptor(WrappingInterceptor):
     """Maps JoistError to its gRPC status in one place, hides unexpected errors behind INTERNAL,
-    and writes one access-log line per call."""
+    and writes one access-log line per call (with the caller's subject when signed in)."""
 
-    async def intercept_service(self, continuation, handler_call_details):  # type: ignore[override]
-        handler = await continuation(handler_call_details)
-        if handler is None or handler.unary_unary is None:
-            return handler
-        method = handler_call_details.method
-        behavior: Handler = handler.unary_unary
-
+    def wrap(self, method: str, behavior: Behavior) -> Behavior:
         async def guarded(request: Any, context: grpc.aio.ServicerContext) -> Any:
             started = time.perf_counter()
             code = grpc.StatusCode.OK
@@ -68,33 +71,31 @@ class StatusInterceptor(grpc.aio.ServerInterceptor):
                 log.exception("unhandled error in %s", method)
                 await context.abort(grpc.StatusCode.INTERNAL, "internal error")
             finally:
-                if not method.startswith("/grpc.health"):
-                    log.info(
-                        "rpc",
-                        extra={
-                            "fields": {
-                                "method": method,
-                                "code": code.name,
-                                "duration_ms": round((time.perf_counter() - started) * 1000, 3),
-                            }
-                        },
-                    )
+                fields = {
+                    "method": method,
+                    "code": code.name,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+                }
+                caller = current_caller()
+                if caller.authenticated:
+                    fields["subject"] = caller.subject
+                log.info("rpc", extra={"fields": fields})
 
-        return grpc.unary_unary_rpc_method_handler(
-            guarded,
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
-        )
+        return guarded
 
 
 class ServiceRuntime:
     """One gRPC server with its health service, reflection and background tasks."""
 
-    def __init__(self, name: str, listen: str, grace: float = 5.0) -> None:
+    def __init__(
+        self, name: str, listen: str, grace: float = 5.0, auth: AuthInterceptor | None = None
+    ) -> None:
         self.name = name
         self.listen = listen
         self.grace = grace
-        self.server = grpc.aio.server(interceptors=[StatusInterceptor()], options=SERVER_OPTIONS)
+        self.auth = auth
+        interceptors = [StatusInterceptor()] if auth is None else [StatusInterceptor(), auth]
+        self.server = grpc.aio.server(interceptors=interceptors, options=SERVER_OPTIONS)
         self.health = health.aio.HealthServicer()
         self._services: list[str] = [reflection.SERVICE_NAME, health.SERVICE_NAME]
         self._background: list[Coroutine[Any, Any, None]] = []
@@ -112,7 +113,16 @@ class ServiceRuntime:
     ) -> None:
         """Registers `servicer` for `service` of the generated `module` (e.g. records_pb2)."""
         register(servicer, self.server)
-        self._services.append(module.DESCRIPTOR.services_by_name[service].full_name)
+        descriptor = module.DESCRIPTOR.services_by_name[service]
+        self._services.append(descriptor.full_name)
+        if self.auth is None:
+            return
+        for method in descriptor.methods:
+            path = f"/{descriptor.full_name}/{method.name}"
+            if self.auth.policy(path) is None:
+                log.warning(
+                    "no access policy: every call is denied", extra={"fields": {"method": path}}
+                )
 
     def start_background(self, work: Coroutine[Any, Any, None]) -> None:
         """Runs `work` while the server runs; it is cancelled at shutdown."""

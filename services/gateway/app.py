@@ -25,7 +25,8 @@ from typing import Any
 import grpc
 from google.protobuf.message import Message
 
-from services.common.config import GatewayConfig, split_list
+from services.common.checks import split_list
+from services.common.config import GatewayConfig
 from services.common.ratelimit import TokenBuckets, client_key
 from services.gateway.cors import CorsPolicy
 from services.gateway.docs import Asset

@@ -17,7 +17,8 @@ from importlib.metadata import version
 import uvicorn
 
 from joist.v1 import collections_pb2, jobs_pb2, notifications_pb2, records_pb2
-from services.common.config import Config, GatewayConfig, split_list
+from services.common.checks import split_list
+from services.common.config import Config, GatewayConfig
 from services.common.server import ServiceRuntime
 from services.gateway.app import GatewayApp
 from services.gateway.docs import Asset, docs_assets

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from services.common.config import ConfigError, SchedulerConfig, duration_seconds
+from services.common.checks import duration_seconds
+from services.common.config import ConfigError, SchedulerConfig
 
 
 @dataclass(frozen=True)

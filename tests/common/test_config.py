@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from services.common.config import ConfigError, load_config, split_list
+from services.common.checks import split_list
+from services.common.config import ConfigError, load_config
 
 
 def _load(tmp_path: Path, toml: str = "", **env: str):
@@ -105,3 +106,42 @@ def test_missing_config_file_is_named():
 def test_the_shipped_joist_toml_loads():
     config = load_config({"JOIST_CONFIG": str(Path(__file__).resolve().parents[2] / "joist.toml")})
     assert config.notifier.rules[0].template == "contact_message"
+
+
+def test_auth_defaults_and_overrides(tmp_path: Path):
+    auth = _load(tmp_path).auth
+    assert (auth.public_key_file, auth.private_key_file) == (
+        "var/keys/auth-public.pem",
+        "var/keys/auth-private.pem",
+    )
+    assert (auth.access_token_ttl, auth.refresh_token_ttl) == (900, 30 * 86400)
+    assert (auth.password_time_cost, auth.password_memory_kib, auth.password_parallelism) == (
+        2,
+        19456,
+        1,
+    )
+    assert auth.signup_enabled and auth.login_attempts_per_minute == 10
+    changed = _load(
+        tmp_path,
+        "[auth]\npassword_memory_kib = 65536\n",
+        JOIST_AUTH_SIGNUP_ENABLED="false",
+        JOIST_AUTH_PUBLIC_KEY="-----BEGIN PUBLIC KEY-----",
+    ).auth
+    assert changed.password_memory_kib == 65536
+    assert not changed.signup_enabled
+    assert changed.public_key.startswith("-----BEGIN")
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("JOIST_AUTH_PASSWORD_TIME_COST", "0"),
+        ("JOIST_AUTH_ACCESS_TOKEN_TTL", "-1"),
+        ("JOIST_AUTH_ISSUER", ""),
+        ("JOIST_AUTH_SIGNUP_ENABLED", "maybe"),
+    ],
+)
+def test_bad_auth_settings_are_named(tmp_path: Path, name: str, value: str):
+    setting = name.removeprefix("JOIST_AUTH_").lower()
+    with pytest.raises(ConfigError, match=rf"(auth\.{setting}|{name}):"):
+        _load(tmp_path, **{name: value})

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
+from services.common.checks import duration_seconds as seconds
 from services.common.config import ConfigError, JobConfig, SchedulerConfig
-from services.common.config import duration_seconds as seconds
 from services.scheduler.jobs import JobSpec, job_specs
 
 

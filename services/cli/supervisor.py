@@ -1,5 +1,7 @@
 """`joist run`: every service in its own interpreter, plus an embedded NATS when
-`JOIST_NATS_URL` is unset, supervised.
+`JOIST_NATS_URL` is unset, supervised. On first start it also makes the development key pair
+that signs and checks access tokens (`auth.private_key_file`, `auth.public_key_file`: under
+`var/keys` by default), unless the keys come from the environment.
 
 Each child's output is prefixed with its name; a child that exits on its own is reported and
 restarted with backoff; Ctrl-C or SIGTERM stops the gateway first, then the other services, then
@@ -17,7 +19,8 @@ import time
 from pathlib import Path
 
 from services.cli.processes import NatsServer, die_with_parent
-from services.common.config import Config
+from services.common.config import AuthConfig, Config
+from services.common.tokens import generate_key_pair
 
 GRACE_SECONDS = 10.0
 MAX_LINE_BYTES = 16 * 1024 * 1024  # a log line with a long traceback still fits
@@ -90,6 +93,7 @@ class Supervisor:
         return 0
 
     async def _main(self) -> None:
+        _development_keys(self._config.auth)
         env = dict(os.environ)
         nats = None
         if not env.get("JOIST_NATS_URL"):
@@ -141,3 +145,14 @@ class Supervisor:
             f"{self._config.scheduler.grpc_listen}\n  Ctrl-C stops everything.\n",
             flush=True,
         )
+
+
+def _development_keys(settings: AuthConfig) -> None:
+    """Makes the token key pair at the configured files when missing (keys in the environment
+    are left alone)."""
+    if settings.public_key or settings.private_key:
+        return
+    private, public = Path(settings.private_key_file), Path(settings.public_key_file)
+    if not private.exists():
+        print(f"making the development token keys: {private}, {public}", flush=True)
+    generate_key_pair(private, public)

@@ -1,12 +1,15 @@
-"""Wiring of the notifier: database, providers, rules, consumer, outbox relay, gRPC server."""
+"""Wiring of the notifier: database, providers, rules, consumer, outbox relay, gRPC server
+(every RPC for admins and service tokens)."""
 
 from __future__ import annotations
 
 from joist.v1 import notifications_pb2, notifications_pb2_grpc
+from services.common.auth import Access, AuthInterceptor, method_policies
 from services.common.broker import Broker
 from services.common.config import Config, ConfigError, NotifierConfig
 from services.common.server import ServiceRuntime
 from services.common.store import EventStore
+from services.common.tokens import TokenVerifier
 from services.notifier.consumer import EventConsumer
 from services.notifier.dispatcher import Dispatcher, Rule
 from services.notifier.models import notification_model
@@ -49,6 +52,10 @@ def build_rules(settings: NotifierConfig, providers: dict[str, EmailProvider]) -
 
 async def serve(config: Config) -> None:
     settings = config.notifier
+    auth = AuthInterceptor(
+        TokenVerifier.from_config(config.auth),
+        method_policies(notifications_pb2, "NotificationsService", Access.ADMIN_OR_SERVICE),
+    )
     providers = build_providers(settings)
     rules = build_rules(settings, providers)
     broker = Broker(config.nats, name="notifier")
@@ -63,7 +70,7 @@ async def serve(config: Config) -> None:
         ack_wait=max(30.0, settings.smtp_timeout * 3),
         max_deliveries=settings.max_attempts,
     )
-    runtime = ServiceRuntime("notifier", settings.grpc_listen)
+    runtime = ServiceRuntime("notifier", settings.grpc_listen, auth=auth)
     runtime.add_service(
         notifications_pb2,
         "NotificationsService",

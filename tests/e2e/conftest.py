@@ -1,7 +1,9 @@
 """The e2e fixtures: a whole stack in child processes with the SMTP provider aimed at a sink.
 
-`stack`/`api` are fresh per test (for tests that count emails or stop NATS); `module_api` shares
-one stack across a module (for tests that only look at answers).
+`stack`/`api` are fresh per test (for tests that count emails or stop NATS); `module_stack` and
+`module_api` share one stack across a module (for tests that only look at answers). `api`
+clients send no credentials; `admin_api`/`module_admin_api` send an admin's access token, for
+the notifier's and the scheduler's admin-only RPCs.
 """
 
 from __future__ import annotations
@@ -46,20 +48,41 @@ def stack(tmp_path: Path, smtp_sink: SmtpSink) -> Iterator[Stack]:
         yield started
 
 
+def client(stack: Stack, *, admin: bool = False) -> httpx.Client:
+    """An HTTP client of the stack's gateway, anonymous or signed in as an admin."""
+    headers = stack.bearer() if admin else None
+    return httpx.Client(base_url=stack.base_url, timeout=10, headers=headers)
+
+
 @pytest.fixture
 def api(stack: Stack) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=stack.base_url, timeout=10) as client:
-        yield client
+    with client(stack) as anonymous:
+        yield anonymous
+
+
+@pytest.fixture
+def admin_api(stack: Stack) -> Iterator[httpx.Client]:
+    with client(stack, admin=True) as admin:
+        yield admin
 
 
 @pytest.fixture(scope="module")
-def module_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
+def module_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     sink = SmtpSink().start()
     try:
-        with (
-            running_stack(tmp_path_factory.mktemp("stack"), sink) as started,
-            httpx.Client(base_url=started.base_url, timeout=10) as client,
-        ):
-            yield client
+        with running_stack(tmp_path_factory.mktemp("stack"), sink) as started:
+            yield started
     finally:
         sink.stop()
+
+
+@pytest.fixture(scope="module")
+def module_api(module_stack: Stack) -> Iterator[httpx.Client]:
+    with client(module_stack) as anonymous:
+        yield anonymous
+
+
+@pytest.fixture(scope="module")
+def module_admin_api(module_stack: Stack) -> Iterator[httpx.Client]:
+    with client(module_stack, admin=True) as admin:
+        yield admin

@@ -16,6 +16,11 @@ def api(module_api: httpx.Client) -> httpx.Client:
     return module_api
 
 
+@pytest.fixture(scope="module")
+def admin_api(module_admin_api: httpx.Client) -> httpx.Client:
+    return module_admin_api
+
+
 def _status(response: httpx.Response, http: int, code: int) -> dict:
     assert response.status_code == http, response.text
     body = response.json()
@@ -114,9 +119,9 @@ def test_unknown_collection(api: httpx.Client):
     assert "nope" in body["message"]
 
 
-def test_unknown_record(api: httpx.Client):
+def test_unknown_record(api: httpx.Client, admin_api: httpx.Client):
     _status(api.get(f"{RECORDS}/01900000-0000-7000-8000-000000000000"), 404, 5)
-    _status(api.get("/v1/notifications/does-not-exist"), 404, 5)
+    _status(admin_api.get("/v1/notifications/does-not-exist"), 404, 5)
 
 
 def test_path_values_are_decoded_once(api: httpx.Client):
@@ -155,8 +160,8 @@ def test_bad_query_parameters(api: httpx.Client, params: dict, field: str):
         "x" * 5000,
     ],
 )
-def test_bad_notification_filters(api: httpx.Client, text: str):
-    body = _status(api.get("/v1/notifications", params={"filter": text}), 400, 3)
+def test_bad_notification_filters(admin_api: httpx.Client, text: str):
+    body = _status(admin_api.get("/v1/notifications", params={"filter": text}), 400, 3)
     assert "filter" in body["message"]
 
 

@@ -17,10 +17,12 @@ def _post(api: httpx.Client, body: dict, **params: str) -> httpx.Response:
     return api.post("/v1/collections/contact_messages/records", json=body, params=params)
 
 
-def _notification_for(api: httpx.Client, record_id: str, timeout: float = 10) -> dict:
+def _notification_for(admin_api: httpx.Client, record_id: str, timeout: float = 10) -> dict:
     deadline = time.monotonic() + timeout
     while True:
-        listed = api.get("/v1/notifications", params={"filter": f'event_subject = "{record_id}"'})
+        listed = admin_api.get(
+            "/v1/notifications", params={"filter": f'event_subject = "{record_id}"'}
+        )
         assert listed.status_code == 200, listed.text
         found = listed.json()["notifications"]
         if (found and found[0]["state"] == "SENT") or time.monotonic() > deadline:
@@ -29,7 +31,9 @@ def _notification_for(api: httpx.Client, record_id: str, timeout: float = 10) ->
         time.sleep(0.05)
 
 
-def test_contact_message_is_stored_emailed_and_traceable(api: httpx.Client, smtp_sink: SmtpSink):
+def test_contact_message_is_stored_emailed_and_traceable(
+    api: httpx.Client, admin_api: httpx.Client, smtp_sink: SmtpSink
+):
     created = _post(api, MESSAGE)
     assert created.status_code == 200, created.text
     record = created.json()
@@ -48,9 +52,9 @@ def test_contact_message_is_stored_emailed_and_traceable(api: httpx.Client, smtp
     for value in MESSAGE.values():
         assert value in mail.body
 
-    summary = _notification_for(api, record["id"])
+    summary = _notification_for(admin_api, record["id"])
     assert summary["state"] == "SENT"
-    detail = api.get(f"/v1/notifications/{summary['id']}")
+    detail = admin_api.get(f"/v1/notifications/{summary['id']}")
     assert detail.status_code == 200
     notification = detail.json()
     assert notification["state"] == "SENT"
@@ -60,7 +64,7 @@ def test_contact_message_is_stored_emailed_and_traceable(api: httpx.Client, smtp
     assert notification["eventSubject"] == record["id"]
     assert notification["eventType"] == "joist.records.contact_messages.created"
     assert notification["sendTime"]
-    by_event = api.get(
+    by_event = admin_api.get(
         "/v1/notifications", params={"filter": f'event_id = "{notification["eventId"]}"'}
     )
     assert [n["id"] for n in by_event.json()["notifications"]] == [notification["id"]]
@@ -81,7 +85,9 @@ def test_post_answers_before_a_slow_email_is_delivered(api: httpx.Client, smtp_s
     assert len(smtp_sink.wait_for(3, timeout=20)) == 3
 
 
-def test_nothing_is_lost_while_nats_is_down(stack: Stack, api: httpx.Client, smtp_sink: SmtpSink):
+def test_nothing_is_lost_while_nats_is_down(
+    stack: Stack, api: httpx.Client, admin_api: httpx.Client, smtp_sink: SmtpSink
+):
     assert _post(api, {**MESSAGE, "message": "before"}).status_code == 200
     smtp_sink.wait_for(1, timeout=10)
 
@@ -104,7 +110,7 @@ def test_nothing_is_lost_while_nats_is_down(stack: Stack, api: httpx.Client, smt
     for i in range(5):
         assert sum(f"while down {i}" in body for body in bodies) == 1
     for record_id in ids:
-        assert _notification_for(api, record_id)["state"] == "SENT"
+        assert _notification_for(admin_api, record_id)["state"] == "SENT"
 
 
 def test_idempotent_create_with_request_id(api: httpx.Client, smtp_sink: SmtpSink):

@@ -1,6 +1,6 @@
-"""`joist run` as a user runs it: every service and an embedded NATS come up SERVING, the Contact
-Us flow works on the console provider, a crashed service is restarted, and Ctrl-C leaves no
-process behind."""
+"""`joist run` as a user runs it: every service and an embedded NATS come up SERVING, the
+development token keys are made and `joist token` signs with them, the Contact Us flow works on
+the console provider, a crashed service is restarted, and Ctrl-C leaves no process behind."""
 
 from __future__ import annotations
 
@@ -106,6 +106,17 @@ def test_joist_run_starts_supervises_and_stops_everything(tmp_path: Path):
         assert all(_serving(port) for port in ports.values())
         assert (tmp_path / "var" / "records.db").exists()
         assert (tmp_path / "var" / "nats").is_dir()
+        private_key = tmp_path / "var" / "keys" / "auth-private.pem"
+        assert private_key.stat().st_mode & 0o777 == 0o600
+        token = subprocess.run(
+            [sys.executable, "-m", "services.cli.main", "token", "--service", "e2e"],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=30,
+        ).stdout.strip()
 
         with httpx.Client(base_url=f"http://127.0.0.1:{http_port}", timeout=10) as api:
             posted = api.post(
@@ -113,6 +124,9 @@ def test_joist_run_starts_supervises_and_stops_everything(tmp_path: Path):
                 json={"name": "Ann", "email": "ann@example.com", "message": "Hi"},
             )
             assert posted.status_code == 200, posted.text
+            assert api.get("/v1/jobs").status_code == 401
+            jobs = api.get("/v1/jobs", headers={"authorization": f"Bearer {token}"})
+            assert jobs.status_code == 200, jobs.text
         mail_log = tmp_path / "var" / "outbox" / "mail.log"
         for _ in range(100):
             if mail_log.exists() and "New contact message from Ann" in mail_log.read_text():

@@ -1,4 +1,5 @@
-"""Health of every service, the scheduler's heartbeat on the stream, and the jobs API."""
+"""Health of every service, the scheduler's heartbeat on the stream, the jobs API, and who may
+call the admin-only APIs."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import httpx
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from services.common.auth import SERVICE, USER
 from tests.support.jetstream import stream_messages
 from tests.support.stack import Stack
 
@@ -42,15 +44,17 @@ def test_every_service_is_serving(stack: Stack, api: httpx.Client):
     }
 
 
-def test_an_upstream_outage_is_reported_and_answered_per_request(stack: Stack, api: httpx.Client):
+def test_an_upstream_outage_is_reported_and_answered_per_request(
+    stack: Stack, api: httpx.Client, admin_api: httpx.Client
+):
     assert stack.stop_service("notifier") == 0  # SIGTERM: a clean, graceful exit
     ready = api.get("/readyz")
     assert ready.status_code == 200  # the gateway still serves the other services
     assert ready.json()["status"] == "degraded"
     assert ready.json()["upstreams"]["joist.v1.NotificationsService"] == "UNAVAILABLE"
     assert ready.json()["upstreams"]["joist.v1.RecordsService"] == "SERVING"
-    assert api.get("/v1/jobs").status_code == 200
-    response = api.get("/v1/notifications")
+    assert admin_api.get("/v1/jobs").status_code == 200
+    response = admin_api.get("/v1/notifications")
     assert response.status_code == 503 and response.json()["code"] == 14
 
 
@@ -67,22 +71,36 @@ def test_heartbeat_is_published_once_per_slot(stack: Stack):
     assert event["data"]["job"] == "heartbeat" and event["id"] == ids[0]
 
 
-def test_jobs_api(api: httpx.Client):
-    jobs = api.get("/v1/jobs").json()["jobs"]
+def test_jobs_api(admin_api: httpx.Client):
+    jobs = admin_api.get("/v1/jobs").json()["jobs"]
     assert [j["name"] for j in jobs] == ["heartbeat"]
     assert jobs[0]["schedule"] == "every 1 seconds"
     assert jobs[0]["subject"] == "joist.events.schedule.heartbeat"
-    assert api.get("/v1/jobs/heartbeat").json()["name"] == "heartbeat"
-    ran = api.post("/v1/jobs/heartbeat:run", json={})
+    assert admin_api.get("/v1/jobs/heartbeat").json()["name"] == "heartbeat"
+    ran = admin_api.post("/v1/jobs/heartbeat:run", json={})
     assert ran.status_code == 200 and ran.json()["name"] == "heartbeat"
-    missing = api.get("/v1/jobs/nope")
+    missing = admin_api.get("/v1/jobs/nope")
     assert missing.status_code == 404 and "nope" in missing.json()["message"]
-    assert api.post("/v1/jobs/nope:run", json={}).status_code == 404
+    assert admin_api.post("/v1/jobs/nope:run", json={}).status_code == 404
 
 
 @pytest.mark.parametrize("body", [b'{"name": "other"}', b'{"bogus": 1}'])
-def test_run_job_body_cannot_rename_or_carry_unknown_fields(api: httpx.Client, body: bytes):
-    response = api.post(
+def test_run_job_body_cannot_rename_or_carry_unknown_fields(admin_api: httpx.Client, body: bytes):
+    response = admin_api.post(
         "/v1/jobs/heartbeat:run", content=body, headers={"content-type": "application/json"}
     )
     assert response.status_code == 400, response.text
+
+
+def test_admin_apis_need_an_admin_or_a_service_token(stack: Stack, api: httpx.Client):
+    for path in ("/v1/jobs", "/v1/jobs/heartbeat", "/v1/notifications"):
+        anonymous = api.get(path)
+        assert anonymous.status_code == 401 and anonymous.json()["code"] == 16, path
+        assert anonymous.headers["www-authenticate"] == "Bearer"
+        user = api.get(path, headers=stack.bearer("user-1", [USER]))
+        assert user.status_code == 403 and user.json()["code"] == 7, path
+        forged = "Bearer " + stack.token()[:-4] + "AAAA"
+        assert api.get(path, headers={"authorization": forged}).status_code == 401, path
+        service = stack.bearer("service:reports", [SERVICE])
+        assert api.get(path, headers=service).status_code == 200, path
+        assert api.get(path, headers=stack.bearer()).status_code == 200, path

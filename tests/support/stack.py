@@ -1,5 +1,6 @@
 """A whole Joist in child processes: NATS, the four services (`joist serve ...`), each on free
-ports with its databases in a temporary folder, wired as `joist run` wires them."""
+ports with its databases and token keys in a temporary folder, wired as `joist run` wires them.
+`token(subject, roles)` signs an access token with the stack's private key, as records would."""
 
 from __future__ import annotations
 
@@ -9,12 +10,17 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterable
+from datetime import timedelta
 from pathlib import Path
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from services.cli.processes import NatsServer, die_with_parent, free_port
+from services.common.auth import ADMIN
+from services.common.config import AuthConfig
+from services.common.tokens import TokenIssuer, generate_key_pair
 
 SERVICES = ("records", "notifier", "scheduler", "gateway")
 
@@ -26,6 +32,12 @@ class Stack:
         self.http_port = free_port()
         self.grpc_ports = {name: free_port() for name in SERVICES}
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        private_key, public_key = workdir / "keys" / "private.pem", workdir / "keys" / "public.pem"
+        generate_key_pair(private_key, public_key)
+        settings = AuthConfig()
+        self._issuer = TokenIssuer(
+            private_key.read_bytes(), settings.issuer, settings.audience, timedelta(hours=1)
+        )
         self.env = {
             **os.environ,
             "JOIST_CONFIG": str(workdir / "joist.toml"),
@@ -37,6 +49,8 @@ class Stack:
             "JOIST_RECORDS_DATABASE_URL": f"sqlite:///{workdir}/records.db",
             "JOIST_NOTIFIER_DATABASE_URL": f"sqlite:///{workdir}/notifier.db",
             "JOIST_NOTIFIER_CONSOLE_PATH": str(workdir / "mail.log"),
+            "JOIST_AUTH_PUBLIC_KEY_FILE": str(public_key),
+            "JOIST_AUTH_PRIVATE_KEY_FILE": str(private_key),
             **{
                 f"JOIST_{n.upper()}_GRPC_LISTEN": f"127.0.0.1:{p}"
                 for n, p in self.grpc_ports.items()
@@ -56,6 +70,14 @@ class Stack:
 
     def grpc_target(self, service: str) -> str:
         return f"127.0.0.1:{self.grpc_ports[service]}"
+
+    def token(self, subject: str = "e2e-admin", roles: Iterable[str] = (ADMIN,)) -> str:
+        """An access token (one hour) signed with the stack's key."""
+        return self._issuer.issue(subject, roles)[0]
+
+    def bearer(self, subject: str = "e2e-admin", roles: Iterable[str] = (ADMIN,)) -> dict[str, str]:
+        """`Authorization` header with a fresh token; an admin's unless told."""
+        return {"authorization": f"Bearer {self.token(subject, roles)}"}
 
     def start(self, timeout: float = 30.0) -> Stack:
         self.nats.start()

@@ -4,9 +4,12 @@
     query.order_by(*order_clauses(keys)).where(after_condition(keys, last_values))
 
 The tiebreak (a unique column) always ends the keys, so the order is total and a page ends at a
-well-defined row. NULLs sort first ascending and last descending, on SQLite and PostgreSQL
-alike, and `after_condition` places NULL key values the same way. Paging is by keyset only,
-never OFFSET: rows inserted or deleted between pages neither shift nor repeat the others.
+well-defined row. NULLs sort where the database puts them natively — before every value on
+SQLite, after every value on PostgreSQL — so that plain indexes serve the ORDER BY on both, and
+`after_condition` places NULL key values the same way. Over NOT NULL columns it compares row
+values, `(k1, k2) > (v1, v2)`, which both databases answer from a composite index. Paging is by
+keyset only, never OFFSET: rows inserted or deleted between pages neither shift nor repeat the
+others.
 """
 
 from __future__ import annotations
@@ -31,6 +34,17 @@ class SortKey:
     column: peewee.ColumnBase
     kind: ValueKind
     descending: bool
+
+    @property
+    def nullable(self) -> bool:
+        return getattr(self.column, "null", True)
+
+    @property
+    def nulls_first(self) -> bool:
+        """Whether NULL comes before every value in this key's order (database-native)."""
+        model = getattr(self.column, "model", None)
+        null_is_smallest = model is None or isinstance(model._meta.database, peewee.SqliteDatabase)
+        return null_is_smallest != self.descending
 
 
 def parse_order_by(
@@ -67,21 +81,19 @@ def parse_order_by(
 
 
 def order_clauses(keys: Sequence[SortKey]) -> list[peewee.Ordering]:
-    """ORDER BY terms: ascending with NULLs first, descending with NULLs last."""
-    return [
-        key.column.desc(nulls="last") if key.descending else key.column.asc(nulls="first")
-        for key in keys
-    ]
+    """ORDER BY terms, NULLs where the database puts them (see `SortKey.nulls_first`)."""
+    return [key.column.desc() if key.descending else key.column.asc() for key in keys]
 
 
 def _beyond(key: SortKey, value: Any) -> peewee.Expression | None:
     """Rows whose `key` sorts strictly after `value`; None when none can."""
     column = key.column
-    if value is None:  # NULL is first ascending, last descending
-        return None if key.descending else column.is_null(False)
-    if key.descending:
-        return (column < value) | column.is_null()
-    return column > value
+    if value is None:
+        return column.is_null(False) if key.nulls_first else None
+    after = column < value if key.descending else column > value
+    if key.nullable and not key.nulls_first:
+        return after | column.is_null()
+    return after
 
 
 def _same(key: SortKey, value: Any) -> peewee.Expression:
@@ -93,6 +105,11 @@ def after_condition(keys: Sequence[SortKey], values: Sequence[Any]) -> peewee.Ex
     `k1 beyond v1 OR (k1 = v1 AND (k2 beyond v2 OR (...)))`, with NULL-aware branches."""
     if len(keys) != len(values) or not keys:
         raise ValueError("after_condition needs one value for each of one or more keys")
+    directions = {key.descending for key in keys}
+    if len(directions) == 1 and not any(key.nullable for key in keys):
+        columns = peewee.Tuple(*(key.column for key in keys))
+        bound = peewee.Tuple(*values)
+        return columns < bound if keys[0].descending else columns > bound
     condition: peewee.Expression | None = None
     for key, value in reversed(list(zip(keys, values, strict=True))):
         beyond = _beyond(key, value)

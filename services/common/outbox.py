@@ -41,6 +41,7 @@ from playhouse.migrate import PostgresqlMigrator, SqliteMigrator
 
 from services.common.broker import Broker
 from services.common.database import DatabaseExecutor, after_commit, bind, write_transaction
+from services.common.errors import Unavailable
 from services.common.events import Event
 from services.common.ids import new_id
 from services.common.timestamps import utc_now
@@ -147,9 +148,9 @@ class OutboxRelay:
                 if self._backlog or self._loop.time() >= next_sweep:
                     self._backlog = await self._sweep(js)
                     next_sweep = self._loop.time() + self._poll_interval
-            except (TimeoutError, nats.errors.Error) as exc:
+            except (TimeoutError, nats.errors.Error, Unavailable) as exc:
                 self._backlog = True
-                log.warning("outbox publish failed, retrying in %.1fs: %s", backoff, exc)
+                log.warning("outbox relay failed, retrying in %.1fs: %s", backoff, exc)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
                 continue
@@ -199,10 +200,10 @@ class OutboxRelay:
         m = self._model
         db = m._meta.database
         now = utc_now()
+        free = m.claimed_until.is_null() | (m.claimed_until < now) | (m.claimed_by == self._owner)
+        if not m.select().where(free).exists():  # spare the write lock when nothing waits
+            return []
         with write_transaction(db):
-            free = (
-                m.claimed_until.is_null() | (m.claimed_until < now) | (m.claimed_by == self._owner)
-            )
             query = m.select().where(free).order_by(m.id).limit(self._batch_size)
             if not isinstance(db, peewee.SqliteDatabase):
                 query = query.for_update("FOR UPDATE SKIP LOCKED")

@@ -71,6 +71,8 @@ def build_model(db: peewee.Database, collection: CollectionSpec) -> type[RecordR
     model = type(f"Records_{collection.name}", (RecordRow,), attrs)
     for index in all_indexes(collection):
         columns = [field_column(model, name) for name in index.fields]
+        if not index.unique:  # ends with the tiebreak of every sort, so pages read in index order
+            columns.append(model.id)
         model.add_index(
             peewee.ModelIndex(
                 model, columns, unique=index.unique, name=index_name(collection, index)

@@ -41,7 +41,8 @@ def test_contact_message_is_stored_emailed_and_traceable(
     assert record["data"] == MESSAGE
     assert record["id"] and record["etag"] and record["createTime"].endswith("Z")
 
-    fetched = api.get(f"/v1/collections/contact_messages/records/{record['id']}")
+    assert api.get(f"/v1/collections/contact_messages/records/{record['id']}").status_code == 401
+    fetched = admin_api.get(f"/v1/collections/contact_messages/records/{record['id']}")
     assert fetched.status_code == 200
     assert fetched.json() == record
 
@@ -98,7 +99,8 @@ def test_nothing_is_lost_while_nats_is_down(
         assert response.status_code == 200, response.text
         ids.append(response.json()["id"])
     for record_id in ids:
-        assert api.get(f"/v1/collections/contact_messages/records/{record_id}").status_code == 200
+        fetched = admin_api.get(f"/v1/collections/contact_messages/records/{record_id}")
+        assert fetched.status_code == 200
     time.sleep(1.0)
     assert len(smtp_sink.messages) == 1
 

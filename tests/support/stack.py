@@ -1,11 +1,15 @@
 """A whole Joist in child processes: NATS, the four services (`joist serve ...`), each on free
 ports with its databases and token keys in a temporary folder, wired as `joist run` wires them.
-`token(subject, roles)` signs an access token with the stack's private key, as records would."""
+`start` also creates an admin user (`admin_email`, `admin_password`) as `joist createsuperuser`
+does; `token(subject, roles)` signs an access token with the stack's private key, as records
+would, by default the admin's."""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
+import secrets
 import signal
 import subprocess
 import sys
@@ -19,8 +23,9 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from services.cli.processes import NatsServer, die_with_parent, free_port
 from services.common.auth import ADMIN
-from services.common.config import AuthConfig
+from services.common.config import AuthConfig, load_config
 from services.common.tokens import TokenIssuer, generate_key_pair
+from services.records.superuser import create_superuser
 
 SERVICES = ("records", "notifier", "scheduler", "gateway")
 
@@ -32,6 +37,9 @@ class Stack:
         self.http_port = free_port()
         self.grpc_ports = {name: free_port() for name in SERVICES}
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self.admin_email = "e2e-admin@example.com"
+        self.admin_password = secrets.token_urlsafe(16)
+        self.admin_id = ""
         private_key, public_key = workdir / "keys" / "private.pem", workdir / "keys" / "public.pem"
         generate_key_pair(private_key, public_key)
         settings = AuthConfig()
@@ -71,15 +79,19 @@ class Stack:
     def grpc_target(self, service: str) -> str:
         return f"127.0.0.1:{self.grpc_ports[service]}"
 
-    def token(self, subject: str = "e2e-admin", roles: Iterable[str] = (ADMIN,)) -> str:
-        """An access token (one hour) signed with the stack's key."""
-        return self._issuer.issue(subject, roles)[0]
+    def token(self, subject: str = "", roles: Iterable[str] = (ADMIN,)) -> str:
+        """An access token (one hour) signed with the stack's key; the admin's by default."""
+        return self._issuer.issue(subject or self.admin_id, roles)[0]
 
-    def bearer(self, subject: str = "e2e-admin", roles: Iterable[str] = (ADMIN,)) -> dict[str, str]:
-        """`Authorization` header with a fresh token; an admin's unless told."""
+    def bearer(self, subject: str = "", roles: Iterable[str] = (ADMIN,)) -> dict[str, str]:
+        """`Authorization` header with a fresh token; the admin's unless told."""
         return {"authorization": f"Bearer {self.token(subject, roles)}"}
 
     def start(self, timeout: float = 30.0) -> Stack:
+        line = create_superuser(load_config(self.env), self.admin_email, self.admin_password)
+        made = re.fullmatch(r".* \((.+)\)", line)  # "created admin <email> (<id>)"
+        assert made, line
+        self.admin_id = made.group(1)
         self.nats.start()
         for name in SERVICES:
             self.start_service(name)

@@ -1,7 +1,9 @@
 """`joist serve <service>` runs one service in the foreground (what each Kubernetes Deployment
 runs); `joist run` starts them all under a supervisor, with an embedded NATS when
 `JOIST_NATS_URL` is not set; `joist token --service NAME` prints a service token (roles
-`service`, subject `service:NAME`) signed with the private key, for internal callers."""
+`service`, subject `service:NAME`) signed with the private key, for internal callers;
+`joist createsuperuser --email EMAIL` creates an admin (or makes a user one) in the records
+database, like Django's command."""
 
 from __future__ import annotations
 
@@ -67,6 +69,11 @@ def main(argv: list[str] | None = None) -> int:
         default=SERVICE_TOKEN_TTL,
         help=f"lifetime in seconds (default {SERVICE_TOKEN_TTL}: 90 days)",
     )
+    superuser = commands.add_parser(
+        "createsuperuser",
+        help="create an admin or make a user one (password: JOIST_SUPERUSER_PASSWORD or a prompt)",
+    )
+    superuser.add_argument("--email", required=True, help="the admin's email address")
     args = parser.parse_args(argv)
     try:
         config = load_config()
@@ -77,6 +84,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "token":
             print(_service_token(config, args.service, args.ttl))
             return 0
+        if args.command == "createsuperuser":
+            from services.records import superuser
+
+            return superuser.main(config, args.email)
         from services.cli.supervisor import Supervisor
 
         return Supervisor(config, SERVICES).run()

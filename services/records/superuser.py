@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import getpass
 import os
+import sys
 
 from services.common.config import Config
 from services.common.database import open_database
-from services.records.users import Users, check_password
+from services.common.errors import JoistError
+from services.records.users import User, Users, check_password
 
 PASSWORD_ENV = "JOIST_SUPERUSER_PASSWORD"
 
@@ -29,14 +31,24 @@ def read_password() -> str:
         return check_password(first, "password")
 
 
-def create_superuser(config: Config, email: str, password: str) -> str:
-    """Creates or promotes the admin; returns a line saying which."""
+def create_superuser(config: Config, email: str, password: str) -> tuple[User, bool]:
+    """Creates or promotes the admin; True when created."""
     db = open_database(config.records.database_url, pool_size=1)
     try:
         users = Users.from_config(db, config.auth)
         with db.connection_context():
             db.create_tables(users.tables(), safe=True)
-            user, created = users.make_admin(email, password)
+            return users.make_admin(email, password)
     finally:
         getattr(db, "close_all", db.close)()
-    return f"{'created' if created else 'promoted'} admin {user.email} ({user.id})"
+
+
+def main(config: Config, email: str) -> int:
+    """The command: reads the password, creates or promotes, says which."""
+    try:
+        user, created = create_superuser(config, email, read_password())
+    except JoistError as exc:
+        print(f"joist createsuperuser: {exc.message}", file=sys.stderr)
+        return 2
+    print(f"{'created' if created else 'promoted'} admin {user.email} ({user.id})")
+    return 0

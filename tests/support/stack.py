@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import secrets
 import signal
 import subprocess
@@ -88,10 +87,8 @@ class Stack:
         return {"authorization": f"Bearer {self.token(subject, roles)}"}
 
     def start(self, timeout: float = 30.0) -> Stack:
-        line = create_superuser(load_config(self.env), self.admin_email, self.admin_password)
-        made = re.fullmatch(r".* \((.+)\)", line)  # "created admin <email> (<id>)"
-        assert made, line
-        self.admin_id = made.group(1)
+        admin, _ = create_superuser(load_config(self.env), self.admin_email, self.admin_password)
+        self.admin_id = admin.id
         self.nats.start()
         for name in SERVICES:
             self.start_service(name)

@@ -52,12 +52,12 @@ def build_rules(settings: NotifierConfig, providers: dict[str, EmailProvider]) -
 
 async def serve(config: Config) -> None:
     settings = config.notifier
+    providers = build_providers(settings)
+    rules = build_rules(settings, providers)
     auth = AuthInterceptor(
         TokenVerifier.from_config(config.auth),
         method_policies(notifications_pb2, "NotificationsService", Access.ADMIN_OR_SERVICE),
     )
-    providers = build_providers(settings)
-    rules = build_rules(settings, providers)
     broker = Broker(config.nats, name="notifier")
     store = EventStore.open(settings, broker, config.nats.request_timeout)
     repository = NotificationsRepository(store.db, notification_model(store.db), store.outbox)

@@ -15,12 +15,13 @@ from services.scheduler.servicer import JobsServicer
 
 
 async def serve(config: Config) -> None:
+    jobs = job_specs(config.scheduler)
     auth = AuthInterceptor(
         TokenVerifier.from_config(config.auth),
         method_policies(jobs_pb2, "JobsService", Access.ADMIN_OR_SERVICE),
     )
     broker = Broker(config.nats, name="scheduler")
-    runner = JobRunner(job_specs(config.scheduler), broker, config.nats.request_timeout)
+    runner = JobRunner(jobs, broker, config.nats.request_timeout)
     runtime = ServiceRuntime("scheduler", config.scheduler.grpc_listen, auth=auth)
     runtime.add_service(
         jobs_pb2,

@@ -41,6 +41,8 @@ def _serve(service: str, tmp_path: Path, toml: str = "", **env: str) -> subproce
             {},
             "scheduler.jobs[0].at",
         ),
+        ("notifier", "", {}, "auth.public_key_file"),  # no token keys in this folder
+        ("scheduler", "", {"JOIST_AUTH_PUBLIC_KEY": "not a key"}, "auth.public_key"),
     ],
 )
 def test_a_bad_setting_stops_the_service_naming_it(

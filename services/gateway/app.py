@@ -179,6 +179,9 @@ class GatewayApp:
         if body is None:
             return
         metadata = [("x-request-id", reply.request_id)]
+        client = scope.get("client")
+        if client:  # the address the services' per-client limits count (e.g. logins)
+            metadata.append(("x-forwarded-for", client[0]))
         if b"authorization" in headers:
             token = authorization(headers[b"authorization"])
             if token is None:

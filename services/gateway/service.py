@@ -16,7 +16,7 @@ from importlib.metadata import version
 
 import uvicorn
 
-from joist.v1 import collections_pb2, jobs_pb2, notifications_pb2, records_pb2
+from joist.v1 import auth_pb2, collections_pb2, jobs_pb2, notifications_pb2, records_pb2
 from services.common.checks import split_list
 from services.common.config import Config, GatewayConfig
 from services.common.server import ServiceRuntime
@@ -60,6 +60,7 @@ class HttpFrontDoor:
 def production_upstreams(settings: GatewayConfig) -> list[Upstream]:
     """Joist's services and where each is served."""
     served = [
+        (auth_pb2, "AuthService", settings.records_target),
         (collections_pb2, "CollectionsService", settings.records_target),
         (records_pb2, "RecordsService", settings.records_target),
         (notifications_pb2, "NotificationsService", settings.notifier_target),

@@ -36,6 +36,7 @@ def test_every_service_is_serving(stack: Stack, api: httpx.Client):
     assert ready.json() == {
         "status": "ok",
         "upstreams": {
+            "joist.v1.AuthService": "SERVING",
             "joist.v1.CollectionsService": "SERVING",
             "joist.v1.JobsService": "SERVING",
             "joist.v1.NotificationsService": "SERVING",

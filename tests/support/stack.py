@@ -10,14 +10,17 @@ import contextlib
 import os
 import secrets
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
 from collections.abc import Iterable
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import grpc
+import jwt
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from services.cli.processes import NatsServer, die_with_parent, free_port
@@ -81,6 +84,19 @@ class Stack:
     def token(self, subject: str = "", roles: Iterable[str] = (ADMIN,)) -> str:
         """An access token (one hour) signed with the stack's key; the admin's by default."""
         return self._issuer.issue(subject or self.admin_id, roles)[0]
+
+    def token_with(self, claims: dict[str, Any]) -> str:
+        """The admin's token with some claims changed, signed with the stack's real key: a
+        token that only the claims make wrong (expired, another audience, ...)."""
+        good = jwt.decode(self.token(), options={"verify_signature": False})
+        private_key = (self.workdir / "keys" / "private.pem").read_bytes()
+        return jwt.encode({**good, **claims}, private_key, algorithm="EdDSA")
+
+    def records_sql(self, sql: str) -> None:
+        """Runs `sql` on the records database behind the services' back (e.g. to disable a
+        user as an operator would)."""
+        with sqlite3.connect(self.workdir / "records.db") as connection:
+            connection.execute(sql)
 
     def bearer(self, subject: str = "", roles: Iterable[str] = (ADMIN,)) -> dict[str, str]:
         """`Authorization` header with a fresh token; the admin's unless told."""

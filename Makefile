@@ -4,7 +4,7 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: help venv run test test-e2e lint protos check-protos bench-contact bench-gateway bench-records clean
+.PHONY: help venv run test test-e2e lint protos check-protos bench-contact bench-gateway bench-records bench-auth clean
 
 help:
 	@echo "make run            start every service (SQLite, embedded NATS) on this machine"
@@ -14,6 +14,7 @@ help:
 	@echo "make bench-contact  Contact Us throughput, latency and POST-to-email latency"
 	@echo "make bench-gateway  gateway vs direct gRPC vs a bare gRPC echo (needs wrk)"
 	@echo "make bench-records  records creates vs raw Peewee, lists on 1M rows (SQLite + PostgreSQL)"
+	@echo "make bench-auth     token verification cost per call, login throughput vs Argon2id"
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -45,6 +46,9 @@ bench-gateway: venv
 
 bench-records: venv
 	$(BIN)/python -m bench.records $(ARGS)
+
+bench-auth: venv
+	$(BIN)/python -m bench.auth
 
 clean:
 	rm -rf $(VENV) var

@@ -21,10 +21,10 @@ RECORDS = "/v1/collections/posts/records"
 
 
 @pytest.fixture(scope="module")
-def api(module_api: httpx.Client) -> httpx.Client:
-    created = module_api.post("/v1/collections", json=POSTS)
+def api(module_admin_api: httpx.Client) -> httpx.Client:
+    created = module_admin_api.post("/v1/collections", json=POSTS)
     assert created.status_code == 200, created.text
-    return module_api
+    return module_admin_api
 
 
 def _ok(response: httpx.Response) -> dict:

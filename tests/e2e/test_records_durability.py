@@ -33,6 +33,7 @@ def records(tmp_path: Path, database_url: str) -> Iterator[Stack]:
     """NATS and the records service alone, on `database_url`."""
     stack = Stack(tmp_path, {"JOIST_RECORDS_DATABASE_URL": database_url})
     try:
+        stack.create_admin()
         stack.nats.start()
         stack.start_service("records")
         stack.wait_serving("records", 30)
@@ -47,12 +48,12 @@ def _request(marker: str) -> records_pb2.CreateRecordRequest:
     return records_pb2.CreateRecordRequest(collection=COLLECTION, data=data)
 
 
-async def _rows(target: str) -> dict[str, str]:
-    """Every row of the collection, paged through ListRecords: {id: marker}."""
+async def _rows(stack: Stack) -> dict[str, str]:
+    """Every row of the collection, paged through ListRecords as the admin: {id: marker}."""
     rows: dict[str, str] = {}
     listed = 0
     token = ""
-    async with grpc.aio.insecure_channel(target) as channel:
+    async with grpc.aio.insecure_channel(stack.grpc_target("records")) as channel:
         stub = records_pb2_grpc.RecordsServiceStub(channel)
         while True:
             page = await stub.ListRecords(
@@ -60,6 +61,7 @@ async def _rows(target: str) -> dict[str, str]:
                     collection=COLLECTION, page_size=1000, page_token=token
                 ),
                 timeout=30,
+                metadata=tuple(stack.bearer().items()),
             )
             for record in page.records:
                 rows[record.id] = json_format.MessageToDict(record.data)["message"]
@@ -135,7 +137,7 @@ async def test_concurrent_writers_lose_no_row_and_publish_each_event_once(
     assert errors == []
     assert len(created) == len(set(created)) == WRITERS * CREATES_EACH
 
-    rows = await _rows(target)
+    rows = await _rows(records)
     assert set(rows) == set(created)
     assert sorted(rows.values()) == sorted(
         f"w{w}-{n}" for w in range(WRITERS) for n in range(CREATES_EACH)
@@ -191,7 +193,7 @@ async def test_kill_9_mid_load_keeps_exactly_one_event_per_committed_row(
     await asyncio.to_thread(records.wait_serving, "records", 30)
     await asyncio.to_thread(_wait_outbox_drained, database_url)
 
-    rows = await _rows(target)
+    rows = await _rows(records)
     ids_by_marker = {marker: row_id for row_id, marker in rows.items()}
     assert len(ids_by_marker) == len(rows), "a create was stored twice"
     assert set(ids_by_marker) <= set(answered) | set(failed), "rows nobody created"

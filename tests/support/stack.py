@@ -102,9 +102,13 @@ class Stack:
         """`Authorization` header with a fresh token; the admin's unless told."""
         return {"authorization": f"Bearer {self.token(subject, roles)}"}
 
-    def start(self, timeout: float = 30.0) -> Stack:
+    def create_admin(self) -> None:
+        """The admin user (as `joist createsuperuser` makes it) whose tokens `token` signs."""
         admin, _ = create_superuser(load_config(self.env), self.admin_email, self.admin_password)
         self.admin_id = admin.id
+
+    def start(self, timeout: float = 30.0) -> Stack:
+        self.create_admin()
         self.nats.start()
         for name in SERVICES:
             self.start_service(name)

@@ -170,7 +170,6 @@ class AuthConfig:
     password_memory_kib: int = setting(19456, positive)
     password_parallelism: int = setting(1, positive)
     login_attempts_per_minute: int = setting(10, positive)
-    service_token: str = setting("")
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import grpc
 import httpx
@@ -25,7 +26,7 @@ from joist.v1 import (
     notifications_pb2,
     records_pb2,
 )
-from tests.support.stack import Stack
+from tests.support.stack import SERVICES, Stack
 
 PASSWORD = "a long enough password"
 NOTES = {
@@ -347,3 +348,26 @@ def test_login_limits_count_each_client_address(world: World):
         guesses = [attempt("203.0.113.7", n) for n in range(12)]
         assert guesses[0] == 401 and guesses[-1] == 429, guesses
         assert attempt("198.51.100.9", 99) == 401
+
+
+def test_passwords_never_reach_logs_or_stored_data(tmp_path: Path):
+    """With every service logging at INFO: sign up, log in right and wrong, change the
+    password; neither password appears in any log, in the records database or the outbox."""
+    secret, other = "Secret-Password-4321", "Other-Password-8765"
+    stack = Stack(tmp_path, {"JOIST_LOG_LEVEL": "INFO"})
+    try:
+        stack.start()
+        with httpx.Client(base_url=stack.base_url, timeout=10) as api:
+            api.post("/v1/auth/signup", json={"email": "c@example.com", "password": secret})
+            api.post("/v1/auth/login", json={"email": "c@example.com", "password": other})
+            session = _login(api, "c@example.com", secret)
+            bearer = {"authorization": f"Bearer {session['accessToken']}"}
+            body = {"currentPassword": secret, "newPassword": other}
+            assert api.post("/v1/auth/password", json=body, headers=bearer).status_code == 200
+    finally:
+        stack.stop()
+    stored = [stack.log(name) for name in SERVICES]
+    stored += [path.read_bytes().decode("latin-1") for path in tmp_path.glob("*.db*")]
+    assert "c@example.com" in "".join(stored)  # the checks below look at real content
+    for text in stored:
+        assert secret not in text and other not in text

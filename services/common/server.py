@@ -71,17 +71,22 @@ class StatusInterceptor(WrappingInterceptor):
                 log.exception("unhandled error in %s", method)
                 await context.abort(grpc.StatusCode.INTERNAL, "internal error")
             finally:
-                fields = {
-                    "method": method,
-                    "code": code.name,
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 3),
-                }
-                caller = current_caller()
-                if caller.authenticated:
-                    fields["subject"] = caller.subject
-                log.info("rpc", extra={"fields": fields})
+                if log.isEnabledFor(logging.INFO):
+                    _access_log(method, code, started)
 
         return guarded
+
+
+def _access_log(method: str, code: grpc.StatusCode, started: float) -> None:
+    fields = {
+        "method": method,
+        "code": code.name,
+        "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+    }
+    caller = current_caller()
+    if caller.authenticated:
+        fields["subject"] = caller.subject
+    log.info("rpc", extra={"fields": fields})
 
 
 class ServiceRuntime:

@@ -10,6 +10,8 @@ from datetime import UTC, datetime
 
 from google.protobuf import timestamp_pb2
 
+_EPOCH = datetime(1970, 1, 1)
+
 
 def utc_now() -> datetime:
     """Now in UTC, naive, as stored in the databases."""
@@ -26,8 +28,13 @@ def rfc3339(moment: datetime) -> str:
 
 
 def to_timestamp(moment: datetime | None) -> timestamp_pb2.Timestamp | None:
+    """The Timestamp of `moment` (naive: UTC), from whole days, seconds and microseconds:
+    `Timestamp.FromDatetime` costs several times more, which lists of records pay per row."""
     if moment is None:
         return None
-    stamp = timestamp_pb2.Timestamp()
-    stamp.FromDatetime(_as_utc(moment))
-    return stamp
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    since = moment - _EPOCH
+    return timestamp_pb2.Timestamp(
+        seconds=since.days * 86_400 + since.seconds, nanos=since.microseconds * 1000
+    )

@@ -80,6 +80,8 @@ class Catalog:
         self._system = system  # tables RELATION fields may point into, e.g. users
         self._rows = bind(CollectionRow, db)
         self._generation = bind(GenerationRow, db)
+        # compiled once: building the query with Peewee cost more than running it, every call
+        self._read_generation = self._generation.select(self._generation.generation).sql()
         self._snapshot = Snapshot(-1, {}, {})
         self._lock = threading.Lock()
 
@@ -100,7 +102,8 @@ class Catalog:
 
     def current(self) -> Snapshot:
         """The collections as they are now (rebuilt when another replica changed them)."""
-        generation = self._generation.select(self._generation.generation).scalar()
+        row = self._db.execute_sql(*self._read_generation).fetchone()
+        generation = None if row is None else row[0]
         snapshot = self._snapshot
         if generation == snapshot.generation:
             return snapshot

@@ -9,6 +9,8 @@ model is `f_<name>` (so that no field name can shadow a Model method); its colum
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
+from typing import Any
 
 import peewee
 
@@ -27,6 +29,25 @@ class RecordRow(peewee.Model):
     update_time = peewee.DateTimeField()
     owner = peewee.CharField(max_length=36, default="", index=True)
     request_id = peewee.CharField(max_length=MAX_REQUEST_ID_LENGTH, null=True, unique=True)
+
+    @classmethod
+    def by_id(cls, record_id: str) -> RecordRow | None:
+        """The row with this id, or None. Its SQL is built once per model: building it with
+        Peewee costs more than the primary-key read itself."""
+        sql = cls.__dict__.get("_by_id_sql")
+        if sql is None:
+            sql = cls._by_id_sql = cls.select().where(cls.id == record_id).sql()[0]
+        return next(iter(cls.raw(sql, record_id)), None)
+
+    @classmethod
+    def add(cls, values: Mapping[str, Any]) -> None:
+        """Inserts a row; `values` by model attribute, a column left out is NULL. The SQL is
+        built once per model and the values converted by each field, as Peewee's insert does."""
+        fields = cls._meta.sorted_fields
+        sql = cls.__dict__.get("_add_sql")
+        if sql is None:
+            sql = cls._add_sql = cls.insert_many([[None] * len(fields)], fields=fields).sql()[0]
+        cls._meta.database.execute_sql(sql, [f.db_value(values.get(f.name)) for f in fields])
 
 
 def attribute(name: str) -> str:

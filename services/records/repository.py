@@ -81,10 +81,12 @@ class RecordsRepository:
         ]
         try:
             with write_transaction(self._db):
-                return [
+                stored = [
                     self._insert(spec, model, item, clean, owner)
                     for item, clean in zip(items, checked, strict=True)
                 ]
+                self._emit([record for record, new in stored if new], "created")
+                return [record for record, _ in stored]
         except peewee.IntegrityError as exc:
             return self._after_clash(spec, model, items, exc)
 
@@ -121,7 +123,7 @@ class RecordsRepository:
                 row.update_time = max(utc_now(), row.update_time)
                 row.save()
                 record = self._stored(spec, row)
-                self._emit(record, "updated")
+                self._emit([record], "updated")
                 return record
         except peewee.IntegrityError as exc:
             raise AlreadyExists(f"a record with the same unique value exists: {exc}") from exc
@@ -138,7 +140,7 @@ class RecordsRepository:
             if expected_etag and expected_etag != record.etag:
                 raise Aborted(f"record {record_id!r} changed since etag {expected_etag!r}")
             model.delete().where(model.id == record_id).execute()
-            self._emit(record, "deleted", time=utc_now())
+            self._emit([record], "deleted", time=utc_now())
 
     # -- reads --------------------------------------------------------------------------------
 
@@ -177,11 +179,11 @@ class RecordsRepository:
             query = query.where(model.owner == scope)
         if after is not None:
             query = query.where(after_condition(keys, after))
-        rows = list(query)
-        records = [self._stored(spec, row) for row in rows[:limit]]
+        rows = list(query.dicts())  # plain values: no model object per row
+        records = [self._record(spec, values) for values in rows[:limit]]
         if len(rows) <= limit:
             return RecordPage(records, "")
-        last = key_values(keys, rows[limit - 1])
+        last = key_values(keys, model(**rows[limit - 1]))
         return RecordPage(records, self._tokens.encode(keys, last, fingerprint))
 
     # -- helpers ------------------------------------------------------------------------------
@@ -202,24 +204,24 @@ class RecordsRepository:
         item: NewRecord,
         clean: dict[str, Any],
         owner: str,
-    ) -> StoredRecord:
+    ) -> tuple[StoredRecord, bool]:
+        """The record stored for `item`, and whether it is new (not an earlier request's)."""
         if item.request_id:
             earlier = model.get_or_none(model.request_id == item.request_id)
             if earlier is not None:
-                return self._stored(spec, earlier)
+                return self._stored(spec, earlier), False
         self._check_references(spec, model, clean, None)
         now = utc_now()
-        row = model.create(
-            id=new_id(),
-            create_time=now,
-            update_time=now,
-            owner=owner,
-            request_id=item.request_id or None,
+        values = {
+            "id": new_id(),
+            "create_time": now,
+            "update_time": now,
+            "owner": owner,
+            "request_id": item.request_id or None,
             **{attribute(name): value for name, value in clean.items()},
-        )
-        record = self._stored(spec, row)
-        self._emit(record, "created")
-        return record
+        }
+        model.add(values)
+        return self._record(spec, values), True
 
     def _after_clash(
         self,
@@ -263,29 +265,39 @@ class RecordsRepository:
                     )
 
     def _row(self, spec: CollectionSpec, model: type[RecordRow], record_id: str) -> RecordRow:
-        row = model.get_or_none(model.id == record_id) if record_id else None
+        row = model.by_id(record_id) if record_id else None
         if row is None:
             raise NotFound(f"record {record_id!r} not found in collection {spec.name!r}")
         return row
 
-    def _emit(self, record: StoredRecord, change: str, time: Any = None) -> None:
-        event = make_event(
-            f"records.{record.collection}.{change}",
-            source=EVENT_SOURCE,
-            subject=record.id,
-            data=to_json(record),
-            time=time or record.update_time,
-        )
-        enqueue(self._outbox, [event])
+    def _emit(self, records: Sequence[StoredRecord], change: str, time: Any = None) -> None:
+        """One outbox event per record, in one insert."""
+        events = [
+            make_event(
+                f"records.{record.collection}.{change}",
+                source=EVENT_SOURCE,
+                subject=record.id,
+                data=to_json(record),
+                time=time or record.update_time,
+            )
+            for record in records
+        ]
+        enqueue(self._outbox, events)
+
+    @classmethod
+    def _stored(cls, spec: CollectionSpec, row: RecordRow) -> StoredRecord:
+        return cls._record(spec, row.__data__)
 
     @staticmethod
-    def _stored(spec: CollectionSpec, row: RecordRow) -> StoredRecord:
-        values = {f.name: getattr(row, attribute(f.name)) for f in spec.fields}
+    def _record(spec: CollectionSpec, row: Mapping[str, Any]) -> StoredRecord:
+        """The record of a row's values by model attribute (a model's `__data__`, or a row of
+        a `.dicts()` query)."""
+        values = {f.name: row.get(attribute(f.name)) for f in spec.fields}
         return StoredRecord(
-            id=row.id,
+            id=row["id"],
             collection=spec.name,
-            create_time=row.create_time,
-            update_time=row.update_time,
-            owner=row.owner,
+            create_time=row["create_time"],
+            update_time=row["update_time"],
+            owner=row["owner"],
             data=render_data(spec, values),
         )

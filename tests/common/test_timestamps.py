@@ -1,0 +1,31 @@
+"""to_timestamp gives what protobuf's own Timestamp.FromDatetime gives, for naive UTC and aware
+datetimes, before and after the epoch."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from google.protobuf import timestamp_pb2
+
+from services.common.timestamps import to_timestamp
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        datetime(2026, 12, 4, 19, 46, 27, 123456),
+        datetime(1960, 2, 29, 23, 59, 59, 999999),
+        datetime(1970, 1, 1),
+        datetime(2026, 1, 1, 1, 30, tzinfo=timezone(timedelta(hours=2))),
+        datetime(2026, 6, 1, 12, 0, 0, 5, tzinfo=UTC),
+    ],
+)
+def test_matches_from_datetime(moment: datetime) -> None:
+    expected = timestamp_pb2.Timestamp()
+    expected.FromDatetime(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
+    assert to_timestamp(moment) == expected
+
+
+def test_none_is_none() -> None:
+    assert to_timestamp(None) is None

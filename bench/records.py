@@ -63,6 +63,7 @@ from bench.common import local_stack, ms, percentile, progress, stop_on_sigterm,
 from bench.contact import Load, measure_load
 from bench.grpc_load import CHANNEL_OPTIONS
 from joist.v1 import collections_pb2, collections_pb2_grpc, records_pb2, records_pb2_grpc
+from services.common.auth import SERVICE, Caller
 from services.common.database import DatabaseExecutor, open_database, write_transaction
 from services.common.ids import new_id
 from services.common.outbox import OutboxRow, outbox_model
@@ -95,6 +96,7 @@ FLAT = 2.0  # keyset paging is flat while deep pages cost within 1/FLAT .. FLAT 
 MIN_SAMPLES = 5  # a list measurement stops at its count or budget, but never before this
 CALL_TIMEOUT = 60.0  # seconds, per gRPC call
 DRAIN_TIMEOUT = 120.0  # seconds, for the service's relay to empty its outbox
+BENCH_CALLER = Caller("bench", frozenset({SERVICE}))  # the in-process repository's caller
 
 
 @dataclass(frozen=True)
@@ -128,7 +130,8 @@ def as_struct(data: dict[str, Any]) -> struct_pb2.Struct:
 class Client:
     """The records service's two gRPC APIs, as this benchmark calls them."""
 
-    def __init__(self, channel: grpc.aio.Channel, rng: random.Random) -> None:
+    def __init__(self, channel: grpc.aio.Channel, rng: random.Random, authorization: str) -> None:
+        self.metadata = (("authorization", authorization),)  # the collections are admin-only
         self.records = records_pb2_grpc.RecordsServiceStub(channel)
         self.collections = collections_pb2_grpc.CollectionsServiceStub(channel)
         self.rng = rng
@@ -138,12 +141,14 @@ class Client:
             {"name": name, "fields": FIELDS, "indexes": INDEXES}, collections_pb2.Collection()
         )
         request = collections_pb2.CreateCollectionRequest(collection=collection)
-        await self.collections.CreateCollection(request, timeout=CALL_TIMEOUT)
+        await self.collections.CreateCollection(
+            request, timeout=CALL_TIMEOUT, metadata=self.metadata
+        )
 
     async def create(self) -> None:
         data = as_struct(random_item(self.rng))
         request = records_pb2.CreateRecordRequest(collection=CREATES, data=data)
-        await self.records.CreateRecord(request, timeout=CALL_TIMEOUT)
+        await self.records.CreateRecord(request, timeout=CALL_TIMEOUT, metadata=self.metadata)
 
     async def batch_create(self) -> None:
         requests = [
@@ -151,7 +156,7 @@ class Client:
             for _ in range(MAX_BATCH)
         ]
         request = records_pb2.BatchCreateRecordsRequest(collection=CREATES, requests=requests)
-        await self.records.BatchCreateRecords(request, timeout=CALL_TIMEOUT)
+        await self.records.BatchCreateRecords(request, timeout=CALL_TIMEOUT, metadata=self.metadata)
 
     async def list(
         self, token: str = "", filter_text: str = "", order_by: str = ""
@@ -164,7 +169,7 @@ class Client:
             order_by=order_by,
         )
         reply: records_pb2.ListRecordsResponse = await self.records.ListRecords(
-            request, timeout=CALL_TIMEOUT
+            request, timeout=CALL_TIMEOUT, metadata=self.metadata
         )
         if not reply.records:
             raise RuntimeError(f"an empty page for filter={filter_text!r} token={token!r}")
@@ -241,7 +246,7 @@ class Direct:
     def __init__(self, url: str) -> None:
         self.db = open_database(url, pool_size=CONCURRENCY)
         self.executor = DatabaseExecutor(self.db, CONCURRENCY)
-        self.catalog = Catalog(self.db)
+        self.catalog = Catalog(self.db, {})  # no RELATION fields: no system tables needed
         self.repository = RecordsRepository(
             self.db, self.catalog, scratch_outbox(self.db), PageTokens(secrets.token_bytes(32))
         )
@@ -268,7 +273,8 @@ class Direct:
             await asyncio.sleep(0.2)
 
     async def repository_create(self, rng: random.Random) -> None:
-        await self.executor.run(self.repository.create, DIRECT, random_item(rng))
+        create = partial(self.repository.create, caller=BENCH_CALLER)
+        await self.executor.run(create, DIRECT, random_item(rng))
 
     async def raw_create(self, rng: random.Random) -> None:
         await self.executor.run(insert_row, self.models[DIRECT], random_item(rng))
@@ -357,7 +363,7 @@ class Result:
 async def connect(stack: Stack, seed: int) -> AsyncIterator[Client]:
     target = stack.grpc_target("records")
     async with grpc.aio.insecure_channel(target, options=CHANNEL_OPTIONS) as channel:
-        yield Client(channel, random.Random(seed))
+        yield Client(channel, random.Random(seed), stack.bearer()["authorization"])
 
 
 async def measure_service(stack: Stack, direct: Direct, settings: Settings) -> tuple[Load, Load]:
@@ -478,6 +484,7 @@ def run(backend: str, settings: Settings) -> Result:
         stack = local_stack(Path(folder), {"JOIST_RECORDS_DATABASE_URL": url})
         cleanup.callback(stack.stop)
         progress(f"{backend}: starting nats-server and records")
+        stack.create_admin()  # whose token the gRPC calls carry
         stack.nats.start()
         stack.start_service("records")
         try:

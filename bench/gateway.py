@@ -17,6 +17,8 @@ measures at concurrency 16 and 64, each row after a warm-up:
   channel, measured the way wrk measures: calls answered in the window, p50/p99 of their
   latencies).
 
+Every call to records, through the gateway or direct, carries the stack admin's token.
+
 Direct and gateway rows of a call are interleaved, so both see the same database size. Each row
 also shows the CPU time per call of the gateway, of the server behind it (records or the echo)
 and of the load generator, from /proc and getrusage: on 2 shared CPUs, where the time goes
@@ -108,11 +110,12 @@ class Settings:
 # --- the two load generators -----------------------------------------------------------------
 
 
-def run_wrk(url: str, concurrency: int, seconds: float, body: str) -> Figures:
-    """wrk on one thread with `concurrency` connections for `seconds` (whole seconds)."""
+def run_wrk(url: str, concurrency: int, seconds: float, body: str, authorization: str) -> Figures:
+    """wrk on one thread with `concurrency` connections for `seconds` (whole seconds), sending
+    `authorization` as the Authorization header."""
     command = ["wrk", "-t1", f"-c{concurrency}", f"-d{max(round(seconds), 1)}s", "--timeout", "10s"]
     command += ["-s", str(ROOT / "bench" / "wrk.lua"), url]
-    env = {**os.environ, "JOIST_BENCH_BODY": body}
+    env = {**os.environ, "JOIST_BENCH_BODY": body, "JOIST_BENCH_AUTHORIZATION": authorization}
     done = subprocess.run(
         command, env=env, capture_output=True, text=True, timeout=seconds + 60, check=True
     )
@@ -129,11 +132,12 @@ def run_wrk(url: str, concurrency: int, seconds: float, body: str) -> Figures:
 
 
 def run_grpc(
-    target: str, call: str, record_id: str, concurrency: int, settings: Settings
+    target: str, call: str, record_id: str, concurrency: int, settings: Settings, authorization: str
 ) -> Figures:
     """bench/grpc_load.py in its own process; it warms up itself."""
     command = [sys.executable, "-m", "bench.grpc_load", "--target", target, "--call", call]
     command += ["--id", record_id, "--concurrency", str(concurrency)]
+    command += ["--authorization", authorization]
     command += ["--warmup", str(settings.warmup), "--duration", str(settings.duration)]
     done = subprocess.run(
         command,
@@ -203,8 +207,10 @@ def echo_server() -> Iterator[tuple[str, int]]:
 
 
 def start_stack(workdir: Path, settings: Settings) -> Stack:
-    """nats-server, records and the gateway (as shipped, or with other server options)."""
+    """nats-server, records and the gateway (as shipped, or with other server options), and the
+    admin whose token the loads send (records reads need a signed-in caller)."""
     stack = local_stack(workdir, {"JOIST_SCHEDULER_HEARTBEAT_EVERY": "1h"})
+    stack.create_admin()
     stack.nats.start()
     stack.start_service("records")
     gateway = None
@@ -218,11 +224,15 @@ def start_stack(workdir: Path, settings: Settings) -> Stack:
     return stack
 
 
-def seed(target: str) -> str:
+def seed(target: str, authorization: str) -> str:
     """Creates SEED_RECORDS contact messages; returns the id of the first."""
+    metadata = (("authorization", authorization),)
     with grpc.insecure_channel(target, options=CHANNEL_OPTIONS) as channel:
         stub = records_pb2_grpc.RecordsServiceStub(channel)
-        ids = [stub.CreateRecord(create_request(), timeout=10).id for _ in range(SEED_RECORDS)]
+        ids = [
+            stub.CreateRecord(create_request(), timeout=10, metadata=metadata).id
+            for _ in range(SEED_RECORDS)
+        ]
     return ids[0]
 
 
@@ -234,7 +244,8 @@ Results = dict[tuple[str, int, str], Row]  # (call, concurrency, path) -> row
 
 def measure(stack: Stack, echo: tuple[str, int], settings: Settings) -> Results:
     records = stack.grpc_target("records")
-    record_id = seed(records)
+    authorization = stack.bearer()["authorization"]  # the admin's, valid for an hour
+    record_id = seed(records, authorization)
     servers = {
         "gateway": stack.processes["gateway"].pid,
         "server": stack.processes["records"].pid,
@@ -250,18 +261,17 @@ def measure(stack: Stack, echo: tuple[str, int], settings: Settings) -> Results:
         for level in settings.levels:
             progress(f"{call} at concurrency {level}: direct gRPC")
             results[call, level, "direct"] = accounted(
-                partial(run_grpc, records, call, record_id, level, settings), servers
+                partial(run_grpc, records, call, record_id, level, settings, authorization), servers
             )
             progress(f"{call} at concurrency {level}: gateway (wrk)")
-            run_wrk(urls[call], level, settings.warmup, body)  # warm-up, not kept
-            results[call, level, "gateway"] = accounted(
-                partial(run_wrk, urls[call], level, settings.duration, body), servers
-            )
+            wrk = partial(run_wrk, urls[call], level, body=body, authorization=authorization)
+            wrk(settings.warmup)  # warm-up, not kept
+            results[call, level, "gateway"] = accounted(partial(wrk, settings.duration), servers)
     echo_target, echo_pid = echo
     for level in settings.levels:
         progress(f"bare echo at concurrency {level}")
         results["echo", level, "echo"] = accounted(
-            partial(run_grpc, echo_target, "echo", "", level, settings), {"server": echo_pid}
+            partial(run_grpc, echo_target, "echo", "", level, settings, ""), {"server": echo_pid}
         )
     return results
 

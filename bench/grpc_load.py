@@ -7,6 +7,8 @@ is answered (what wrk's connections do), for `--warmup` seconds and then for `--
 seconds; the calls answered in the second window are counted and their latencies kept. It
 prints one JSON line: {"calls", "seconds", "p50_ms", "p99_ms", "total_calls"} (the last
 counting the warm-up too, to share out CPU time). Any failed call stops it with an error.
+`--authorization` is sent as the `authorization` metadata of every call (records reads need a
+signed-in caller).
 
 Calls: `create`, `get` and `list` (a page of 50) on records' `contact_messages`, and `echo`: a
 bare unary method on the server of `bench/echo.py`, bytes in and out, no protobuf.
@@ -42,21 +44,22 @@ def create_request() -> records_pb2.CreateRecordRequest:
     return records_pb2.CreateRecordRequest(collection=COLLECTION, data=data)
 
 
-def make_call(channel: grpc.aio.Channel, name: str, record_id: str) -> Call:
+def make_call(channel: grpc.aio.Channel, name: str, record_id: str, authorization: str) -> Call:
     """The call `name`, with its request built once (wrk too sends one request over and over)."""
+    metadata = (("authorization", authorization),) if authorization else ()
     if name == "echo":
         echo = channel.unary_unary(ECHO_METHOD)
         payload = create_request().SerializeToString()
-        return lambda: echo(payload, timeout=CALL_TIMEOUT)
+        return lambda: echo(payload, timeout=CALL_TIMEOUT, metadata=metadata)
     stub = records_pb2_grpc.RecordsServiceStub(channel)
     if name == "create":
         create = create_request()
-        return lambda: stub.CreateRecord(create, timeout=CALL_TIMEOUT)
+        return lambda: stub.CreateRecord(create, timeout=CALL_TIMEOUT, metadata=metadata)
     if name == "get":
         get = records_pb2.GetRecordRequest(collection=COLLECTION, id=record_id)
-        return lambda: stub.GetRecord(get, timeout=CALL_TIMEOUT)
+        return lambda: stub.GetRecord(get, timeout=CALL_TIMEOUT, metadata=metadata)
     page = records_pb2.ListRecordsRequest(collection=COLLECTION, page_size=PAGE_SIZE)
-    return lambda: stub.ListRecords(page, timeout=CALL_TIMEOUT)
+    return lambda: stub.ListRecords(page, timeout=CALL_TIMEOUT, metadata=metadata)
 
 
 async def run_load(call: Call, concurrency: int, warmup: float, duration: float) -> dict:
@@ -90,7 +93,7 @@ async def run_load(call: Call, concurrency: int, warmup: float, duration: float)
 async def main_async(args: argparse.Namespace) -> dict:
     async with grpc.aio.insecure_channel(args.target, options=CHANNEL_OPTIONS) as channel:
         await asyncio.wait_for(channel.channel_ready(), CALL_TIMEOUT)
-        call = make_call(channel, args.call, args.id)
+        call = make_call(channel, args.call, args.id, args.authorization)
         return await run_load(call, args.concurrency, args.warmup, args.duration)
 
 
@@ -99,6 +102,7 @@ def main() -> None:
     parser.add_argument("--target", required=True, help="host:port of the gRPC server")
     parser.add_argument("--call", choices=("create", "get", "list", "echo"), required=True)
     parser.add_argument("--id", default="", help="the record that `get` reads")
+    parser.add_argument("--authorization", default="", help="e.g. 'Bearer <token>'")
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--warmup", type=float, default=2.0, help="seconds, not measured")
     parser.add_argument("--duration", type=float, default=10.0, help="seconds measured")

@@ -1,5 +1,10 @@
--- wrk script for bench/gateway.py: sends JOIST_BENCH_BODY as a JSON POST when it is set, and
--- prints one JSON line at the end with the counts and latency percentiles (microseconds).
+-- wrk script for bench/gateway.py: sends JOIST_BENCH_BODY as a JSON POST when it is set,
+-- JOIST_BENCH_AUTHORIZATION as the Authorization header when it is set, and prints one JSON line
+-- at the end with the counts and latency percentiles (microseconds).
+local authorization = os.getenv("JOIST_BENCH_AUTHORIZATION")
+if authorization ~= nil and authorization ~= "" then
+  wrk.headers["Authorization"] = authorization
+end
 local body = os.getenv("JOIST_BENCH_BODY")
 if body ~= nil and body ~= "" then
   wrk.method = "POST"

@@ -1,6 +1,6 @@
 """HTTP ⇄ protobuf for one route: the request message from path variables, query parameters
 and the JSON body; responses in proto3 JSON (lowerCamelCase, enums by name, every field without
-presence printed, proto3 `optional` fields only when set).
+presence printed, proto3 `optional` fields only when set), rendered by `render`.
 
 Fields bound by the path or the body cannot be set again: a query parameter naming a bound field
 is a 400, and so is a `body: "*"` giving a path variable's field another value (with a body
@@ -19,10 +19,12 @@ from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 
 from services.gateway.params import BadInput, assign, resolve
+from services.gateway.render import to_document
 from services.gateway.routes import Route
 from services.gateway.violations import locate
 
 _PARSE_ERRORS = (json_format.ParseError, ValueError, TypeError, AttributeError, RecursionError)
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
 def build_request(
@@ -106,7 +108,7 @@ def _value_at(message: Message, fields: tuple[FieldDescriptor, ...]) -> Any:
 
 
 def render_response(route: Route, message: Message) -> bytes:
-    document: Any = json_format.MessageToDict(message, always_print_fields_with_no_presence=True)
+    document = to_document(message)
     if route.response_body:  # one field of the response, whatever its type
         document = document[message.DESCRIPTOR.fields_by_name[route.response_body].json_name]
-    return json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode()
+    return _ENCODER.encode(document).encode()

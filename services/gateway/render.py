@@ -1,0 +1,249 @@
+"""Protobuf messages as proto3 JSON documents, fast: a renderer compiled once per message type
+from its descriptor (one small function per field), giving what `json_format.MessageToDict`
+gives with `always_print_fields_with_no_presence=True` — lowerCamelCase names, enums by name,
+64-bit integers as strings, bytes in base64, NaN and Infinity as strings, the well-known types
+in their JSON forms, every field without presence at its zero value too, fields with presence
+(messages, oneof members, proto3 `optional`) only when set — with keys in field-number order.
+
+One deliberate difference: a `google.protobuf.Value` number that is integral and within ±2^53
+is an integer (`3`, not `3.0`), since records keeps INTEGER fields in a Struct and clients must
+get back the `3` they stored. Types this module does not compile (`Any`, closed enums, messages
+with extensions) are rendered by json_format itself.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import math
+from collections.abc import Callable
+from typing import Any
+
+from google.protobuf import json_format
+from google.protobuf.descriptor import Descriptor, FieldDescriptor
+from google.protobuf.internal.type_checkers import ToShortestFloat
+from google.protobuf.message import Message
+
+Render = Callable[[Any], Any]  # a message, or a field's value, to its JSON document
+
+_MAX_SAFE_INTEGER = 2**53
+_INFINITY = math.inf
+_EPOCH_ORDINAL = datetime.date(1970, 1, 1).toordinal()
+_SECONDS_PER_DAY = 86400
+# Timestamp's valid range: 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z
+_MIN_TIMESTAMP, _MAX_TIMESTAMP = -62135596800, 253402300799
+_NANOS_PER_SECOND = 1_000_000_000
+_WRAPPERS_FILE = "google/protobuf/wrappers.proto"
+_HOURS = [f"{hour:02d}" for hour in range(24)]
+_SIXTIETHS = [f":{number:02d}" for number in range(60)]  # minutes and seconds
+_DATES_KEPT = 4096  # days whose date text is kept
+_dates: dict[int, str] = {}
+
+_renderers: dict[Descriptor, Render] = {}
+
+
+def to_document(message: Message) -> Any:
+    """`message` as its proto3 JSON document (dicts, lists, strings, numbers, None)."""
+    return renderer(message.DESCRIPTOR)(message)
+
+
+def renderer(descriptor: Descriptor) -> Render:
+    """The renderer of one message type, compiled on first use."""
+    found = _renderers.get(descriptor)
+    if found is None:
+        found = _compile_message(descriptor)
+    return found
+
+
+def field_renderer(field: FieldDescriptor) -> Render | None:
+    """The renderer of one field's value (a whole list or map for repeated fields); None when
+    the value is its own JSON (strings, 32-bit integers, booleans)."""
+    if field.message_type is not None and field.message_type.GetOptions().map_entry:
+        key_field, value_field = field.message_type.fields
+        render_value = _value_renderer(value_field)
+        render_key = _map_key if key_field.type == FieldDescriptor.TYPE_BOOL else str
+        if render_value is None:
+            return lambda entries: {render_key(key): entries[key] for key in entries}
+        return lambda entries: {render_key(key): render_value(entries[key]) for key in entries}
+    render = _value_renderer(field)
+    if field.is_repeated:
+        if render is None:
+            return list
+        return lambda values: [render(value) for value in values]
+    return render
+
+
+# --- messages --------------------------------------------------------------------------------
+
+
+def _compile_message(descriptor: Descriptor) -> Render:
+    render = _SPECIAL.get(descriptor.full_name)
+    if render is None and descriptor.file.name == _WRAPPERS_FILE:
+        render = _wrapper_renderer(descriptor.fields_by_name["value"])
+    if render is None and not _compilable(descriptor):
+        render = _by_json_format
+    if render is not None:
+        _renderers[descriptor] = render
+        return render
+    # (JSON name, attribute, renderer or None, has presence)
+    fields: list[tuple[str, str, Render | None, bool]] = []
+
+    def render_message(message: Any) -> dict[str, Any]:
+        document = {}
+        for name, attr, render_field, presence in fields:
+            if presence and not message.HasField(attr):
+                continue
+            value = getattr(message, attr)
+            document[name] = value if render_field is None else render_field(value)
+        return document
+
+    _renderers[descriptor] = render_message  # before its fields: a type may contain itself
+    for field in sorted(descriptor.fields, key=lambda field: field.number):
+        fields.append((field.json_name, field.name, field_renderer(field), field.has_presence))
+    return render_message
+
+
+def _wrapper_renderer(value_field: FieldDescriptor) -> Render:
+    render_value = field_renderer(value_field)
+    if render_value is None:
+        return lambda message: message.value
+    return lambda message: render_value(message.value)
+
+
+def _compilable(descriptor: Descriptor) -> bool:
+    """False for what json_format renders in ways this module does not copy."""
+    if descriptor.extension_ranges:
+        return False
+    return not any(
+        field.enum_type is not None and field.enum_type.is_closed for field in descriptor.fields
+    )
+
+
+def _by_json_format(message: Message) -> Any:
+    return json_format.MessageToDict(message, always_print_fields_with_no_presence=True)
+
+
+# --- one value of a field --------------------------------------------------------------------
+
+
+def _value_renderer(field: FieldDescriptor) -> Render | None:
+    """How one value of `field` becomes JSON; None when it already is its JSON (strings,
+    32-bit integers, booleans)."""
+    kind = field.cpp_type
+    if kind == FieldDescriptor.CPPTYPE_MESSAGE:
+        return renderer(field.message_type)
+    if kind == FieldDescriptor.CPPTYPE_ENUM:
+        if field.enum_type.full_name == "google.protobuf.NullValue":
+            return lambda value: None
+        names = {number: value.name for number, value in field.enum_type.values_by_number.items()}
+        return lambda value: names.get(value, value)
+    if field.type == FieldDescriptor.TYPE_BYTES:
+        return _base64
+    if kind in (FieldDescriptor.CPPTYPE_INT64, FieldDescriptor.CPPTYPE_UINT64):
+        return str
+    if kind == FieldDescriptor.CPPTYPE_DOUBLE:
+        return _double
+    if kind == FieldDescriptor.CPPTYPE_FLOAT:
+        return _float
+    return None
+
+
+def _map_key(key: bool) -> str:
+    return "true" if key else "false"
+
+
+def _base64(value: bytes) -> str:
+    return base64.b64encode(value).decode()
+
+
+def _double(value: float) -> float | str:
+    if -_INFINITY < value < _INFINITY:
+        return value
+    return _non_finite(value)
+
+
+def _float(value: float) -> float | str:
+    if -_INFINITY < value < _INFINITY:
+        return ToShortestFloat(value)
+    return _non_finite(value)
+
+
+def _non_finite(value: float) -> str:
+    if math.isnan(value):
+        return "NaN"
+    return "Infinity" if value > 0 else "-Infinity"
+
+
+# --- well-known types ------------------------------------------------------------------------
+
+
+def _timestamp(message: Any) -> str:
+    """RFC 3339 in UTC with 0, 3, 6 or 9 fractional digits, as Timestamp.ToJsonString."""
+    seconds, nanos = message.seconds, message.nanos
+    if not (_MIN_TIMESTAMP <= seconds <= _MAX_TIMESTAMP and 0 <= nanos < _NANOS_PER_SECOND):
+        return message.ToJsonString()  # raises the ValueError naming the problem
+    days, rest = divmod(seconds, _SECONDS_PER_DAY)
+    date = _dates.get(days) or _date(days)
+    text = date + _HOURS[rest // 3600] + _SIXTIETHS[rest // 60 % 60] + _SIXTIETHS[rest % 60]
+    if not nanos:
+        return text + "Z"
+    fraction = str(_NANOS_PER_SECOND + nanos)  # "1" and the nine digits
+    if not nanos % 1_000_000:
+        return f"{text}.{fraction[1:4]}Z"
+    if not nanos % 1000:
+        return f"{text}.{fraction[1:7]}Z"
+    return f"{text}.{fraction[1:]}Z"
+
+
+def _date(days: int) -> str:
+    """'YYYY-MM-DDT' of a day since the epoch, kept for the next timestamps of that day."""
+    if len(_dates) >= _DATES_KEPT:
+        _dates.clear()
+    date = _dates[days] = datetime.date.fromordinal(_EPOCH_ORDINAL + days).isoformat() + "T"
+    return date
+
+
+def _value(message: Any) -> Any:
+    kind = message.WhichOneof("kind")
+    if kind == "string_value":
+        return message.string_value
+    if kind == "number_value":
+        number = message.number_value
+        if not -_INFINITY < number < _INFINITY:
+            raise json_format.SerializeToJsonError(
+                f"cannot write {number} as a google.protobuf.Value number"
+            )
+        if number.is_integer() and -_MAX_SAFE_INTEGER <= number <= _MAX_SAFE_INTEGER:
+            return int(number)
+        return number
+    if kind == "bool_value":
+        return message.bool_value
+    if kind == "struct_value":
+        return _struct(message.struct_value)
+    if kind == "list_value":
+        return _list_value(message.list_value)
+    return None  # null_value, or no kind set
+
+
+def _struct(message: Any) -> dict[str, Any]:
+    fields = message.fields
+    return {key: _value(fields[key]) for key in fields}
+
+
+def _list_value(message: Any) -> list[Any]:
+    return [_value(value) for value in message.values]
+
+
+def _json_string(message: Any) -> str:
+    return message.ToJsonString()
+
+
+_SPECIAL: dict[str, Render] = {
+    "google.protobuf.Timestamp": _timestamp,
+    "google.protobuf.Duration": _json_string,
+    "google.protobuf.FieldMask": _json_string,
+    "google.protobuf.Struct": _struct,
+    "google.protobuf.Value": _value,
+    "google.protobuf.ListValue": _list_value,
+    "google.protobuf.Any": _by_json_format,
+}

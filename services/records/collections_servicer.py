@@ -8,18 +8,22 @@ from google.protobuf import empty_pb2
 from joist.v1 import collections_pb2, collections_pb2_grpc
 from services.common.database import DatabaseExecutor
 from services.common.errors import InvalidArgument
-from services.common.pagination import page_size
-from services.records.catalog import Catalog
-from services.records.definitions import check_name, to_spec
+from services.common.filtering import ValueKind
+from services.common.ordering import SortKey
+from services.common.pagination import PageTokens, page_size
+from services.records.catalog import Catalog, CollectionRow
+from services.records.definitions import to_spec
 from services.records.render import collection_to_proto
 
 UPDATABLE = ("fields", "indexes", "rules")
+BY_NAME = [SortKey("name", CollectionRow.name, ValueKind.STRING, descending=False)]
 
 
 class CollectionsServicer(collections_pb2_grpc.CollectionsServiceServicer):
-    def __init__(self, catalog: Catalog, executor: DatabaseExecutor) -> None:
+    def __init__(self, catalog: Catalog, executor: DatabaseExecutor, tokens: PageTokens) -> None:
         self._catalog = catalog
         self._executor = executor
+        self._tokens = tokens
 
     async def CreateCollection(
         self, request: collections_pb2.CreateCollectionRequest, context: grpc.aio.ServicerContext
@@ -35,16 +39,18 @@ class CollectionsServicer(collections_pb2_grpc.CollectionsServiceServicer):
     async def ListCollections(
         self, request: collections_pb2.ListCollectionsRequest, context: grpc.aio.ServicerContext
     ) -> collections_pb2.ListCollectionsResponse:
-        """Collections by name; the page token is the last name of the previous page."""
+        """Collections by name, a page at a time (signed page tokens, as for records)."""
         limit = page_size(request.page_size)
-        if request.page_token:
-            check_name(request.page_token, "page_token")
+        after = self._tokens.decode(request.page_token, BY_NAME, "collections")
         specs = await self._executor.run(self._catalog.all)
-        rest = [spec for spec in specs if spec.name > request.page_token]
+        rest = [spec for spec in specs if after is None or spec.name > after[0]]
         page = rest[:limit]
+        more = len(rest) > limit
         return collections_pb2.ListCollectionsResponse(
             collections=[collection_to_proto(spec) for spec in page],
-            next_page_token=page[-1].name if len(rest) > limit else "",
+            next_page_token=self._tokens.encode(BY_NAME, [page[-1].name], "collections")
+            if more
+            else "",
         )
 
     async def UpdateCollection(

@@ -74,7 +74,8 @@ async def serve(config: Config) -> None:
     catalog = Catalog(store.db, {"users": users.rows})
     await store.executor.run(catalog.bootstrap, store.outbox, users.tables())
     key = await store.executor.run(stored_key, store.db, "page_tokens")
-    repository = RecordsRepository(store.db, catalog, store.outbox, PageTokens(key))
+    tokens = PageTokens(key)
+    repository = RecordsRepository(store.db, catalog, store.outbox, tokens)
     auth = build_auth(settings, users, store.executor)
     runtime = ServiceRuntime("records", config.records.grpc_listen, auth=auth)
     runtime.add_service(
@@ -87,7 +88,7 @@ async def serve(config: Config) -> None:
         collections_pb2,
         "CollectionsService",
         collections_pb2_grpc.add_CollectionsServiceServicer_to_server,
-        CollectionsServicer(catalog, store.executor),
+        CollectionsServicer(catalog, store.executor, tokens),
     )
     runtime.add_service(
         auth_pb2,

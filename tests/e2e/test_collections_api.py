@@ -105,8 +105,9 @@ def test_filter_order_and_pages(api: httpx.Client):
         if not token:
             break
     assert seen == list(range(1011, 999, -1))
-    tampered = token or _ok(api.get(RECORDS, params={"page_size": 1}))["nextPageToken"]
-    assert _error(api.get(RECORDS, params={"page_token": tampered[:-2] + "AA"}), 400)
+    good = _ok(api.get(RECORDS, params={"page_size": 1}))["nextPageToken"]
+    tampered = good[:-1] + ("A" if good[-1] != "A" else "B")
+    assert _error(api.get(RECORDS, params={"page_token": tampered}), 400)
 
 
 @pytest.mark.parametrize(
@@ -172,3 +173,19 @@ def test_schema_changes_over_rest(api: httpx.Client):
 def test_bad_definitions_are_400(api: httpx.Client, definition: dict):
     assert _error(api.post("/v1/collections", json=definition), 400)["code"] == 3
     assert _error(api.get("/v1/collections/x"), 404)
+
+
+def test_collections_come_a_page_at_a_time(api: httpx.Client):
+    names: list[str] = []
+    token = ""
+    while True:
+        page = _ok(api.get("/v1/collections", params={"page_size": 1, "page_token": token}))
+        names += [c["name"] for c in page["collections"]]
+        token = page.get("nextPageToken", "")
+        if not token:
+            break
+    assert names == sorted(set(names)) and {"contact_messages", "posts"} <= set(names)
+    first = _ok(api.get("/v1/collections", params={"page_size": 1}))["nextPageToken"]
+    tampered = first[:-1] + ("A" if first[-1] != "A" else "B")
+    assert _error(api.get("/v1/collections", params={"page_token": tampered}), 400)
+    assert _error(api.get("/v1/collections", params={"page_token": "posts"}), 400)

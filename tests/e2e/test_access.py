@@ -21,6 +21,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from google.protobuf import empty_pb2, message_factory
 
 from joist.v1 import (
+    auth_pb2,
+    auth_pb2_grpc,
     collections_pb2,
     jobs_pb2,
     notifications_pb2,
@@ -371,3 +373,27 @@ def test_passwords_never_reach_logs_or_stored_data(tmp_path: Path):
     assert "c@example.com" in "".join(stored)  # the checks below look at real content
     for text in stored:
         assert secret not in text and other not in text
+
+
+def test_sign_up_can_be_turned_off_and_logout_ends_a_session(tmp_path: Path):
+    stack = Stack(tmp_path, {"JOIST_AUTH_SIGNUP_ENABLED": "false"})
+    try:
+        stack.create_admin()
+        stack.nats.start()
+        stack.start_service("records")
+        stack.wait_serving("records", 30)
+        with grpc.insecure_channel(stack.grpc_target("records")) as channel:
+            auth = auth_pb2_grpc.AuthServiceStub(channel)
+            signup = auth_pb2.SignUpRequest(email="new@example.com", password=PASSWORD)
+            with pytest.raises(grpc.RpcError) as refused:
+                auth.SignUp(signup, timeout=10)
+            assert refused.value.code() is grpc.StatusCode.PERMISSION_DENIED
+            login = auth_pb2.LoginRequest(email=stack.admin_email, password=stack.admin_password)
+            session = auth.Login(login, timeout=10)
+            auth.Logout(auth_pb2.LogoutRequest(refresh_token=session.refresh_token), timeout=10)
+            with pytest.raises(grpc.RpcError) as ended:
+                refresh = auth_pb2.RefreshRequest(refresh_token=session.refresh_token)
+                auth.Refresh(refresh, timeout=10)
+            assert ended.value.code() is grpc.StatusCode.UNAUTHENTICATED
+    finally:
+        stack.stop()

@@ -33,7 +33,7 @@ from services.common.outbox import OutboxRow, create_outbox
 from services.common.timestamps import utc_now
 from services.records.definitions import check_name
 from services.records.migrations import match_fields, migrate
-from services.records.models import RecordRow, build_model
+from services.records.models import INDEXABLE_SYSTEM_COLUMNS, RecordRow, build_model
 from services.records.schema import (
     BUILTIN_COLLECTIONS,
     CollectionSpec,
@@ -239,7 +239,7 @@ class Catalog:
     def _check_indexes(spec: CollectionSpec) -> None:
         for i, index in enumerate(spec.indexes):
             for name in index.fields:
-                if spec.field(name) is None and name not in ("create_time", "update_time", "owner"):
+                if spec.field(name) is None and name not in INDEXABLE_SYSTEM_COLUMNS:
                     raise InvalidArgument.field(
                         f"collection.indexes[{i}].fields", f"unknown field {name!r}"
                     )

@@ -12,7 +12,7 @@ from google.protobuf import json_format
 
 from joist.v1 import collections_pb2
 from services.common.errors import InvalidArgument
-from services.records.models import SYSTEM_COLUMNS
+from services.records.models import INDEXABLE_SYSTEM_COLUMNS
 from services.records.schema import (
     OPERATIONS,
     SYSTEM_FIELDS,
@@ -144,7 +144,7 @@ def _index(
         problems.add(f"{path}.fields", f"an index has 1 to {MAX_INDEX_FIELDS} fields")
     for name in fields:
         field = spec.field(name)
-        if field is None and name not in SYSTEM_COLUMNS - {"id"}:
+        if field is None and name not in INDEXABLE_SYSTEM_COLUMNS:
             problems.add(f"{path}.fields", f"unknown field {name!r}")
         elif field is not None and field.type in UNINDEXABLE:
             problems.add(f"{path}.fields", f"{field.type.value} field {name!r} cannot be indexed")

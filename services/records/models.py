@@ -19,6 +19,8 @@ from services.records.schema import CollectionSpec, FieldSpec, FieldType, IndexS
 MAX_REQUEST_ID_LENGTH = 64
 # System columns that filters, sorting and indexes may name.
 SYSTEM_COLUMNS = frozenset({"id", "create_time", "update_time", "owner"})
+# Those an index may name beside the collection's fields (`id` is the primary key already).
+INDEXABLE_SYSTEM_COLUMNS = SYSTEM_COLUMNS - {"id"}
 
 
 class RecordRow(peewee.Model):

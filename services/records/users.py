@@ -97,16 +97,7 @@ class Users:
         with write_transaction(self._db):
             if self.rows.get_or_none(self.rows.email == address) is not None:
                 raise AlreadyExists("a user with this email exists")
-            now = utc_now()
-            row = self.rows.create(
-                id=new_id(),
-                email=address,
-                password_hash=hashed,
-                roles=",".join(roles),
-                create_time=now,
-                update_time=now,
-            )
-        return _user(row)
+            return self._insert(address, hashed, roles)
 
     def make_admin(self, email: str, password: str) -> tuple[User, bool]:
         """Creates an admin, or makes an existing user admin with this password; True when
@@ -115,22 +106,25 @@ class Users:
         hashed = self._passwords.hash(check_password(password, "password"))
         with write_transaction(self._db):
             row = self.rows.get_or_none(self.rows.email == address)
-            now = utc_now()
             if row is None:
-                row = self.rows.create(
-                    id=new_id(),
-                    email=address,
-                    password_hash=hashed,
-                    roles=f"{ADMIN},{USER}",
-                    create_time=now,
-                    update_time=now,
-                )
-                return _user(row), True
+                return self._insert(address, hashed, (ADMIN, USER)), True
             roles = set(row.roles.split(",")) | {ADMIN, USER}
             row.roles, row.password_hash, row.disabled = ",".join(sorted(roles)), hashed, False
-            row.update_time = now
+            row.update_time = utc_now()
             row.save()
             return _user(row), False
+
+    def _insert(self, address: str, hashed: str, roles: tuple[str, ...]) -> User:
+        now = utc_now()
+        row = self.rows.create(
+            id=new_id(),
+            email=address,
+            password_hash=hashed,
+            roles=",".join(roles),
+            create_time=now,
+            update_time=now,
+        )
+        return _user(row)
 
     def authenticate(self, email: str, password: str) -> User:
         """The user with this email and password; the same Unauthenticated for an unknown

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -27,12 +28,15 @@ SETTINGS = settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 TOKENS = PageTokens(b"k" * 32)
+_IDS = itertools.count(1)
 
 
 def row_model(db: peewee.Database) -> type[peewee.Model]:
     collation = '"C"' if isinstance(db, peewee.PostgresqlDatabase) else None
 
     class Row(peewee.Model):
+        # ids are never reused, as records' are (SQLite would hand out a deleted top rowid again)
+        id = peewee.BigIntegerField(primary_key=True)
         a = peewee.BigIntegerField(null=True)
         b = peewee.TextField(null=True, collation=collation)
         c = peewee.DateTimeField(null=True)
@@ -122,7 +126,7 @@ def test_the_tiebreak_must_be_sortable():
 
 def _fill(model: Any, values: list[dict[str, Any]]) -> list[int]:
     with model._meta.database.atomic():
-        return [model.create(**row).id for row in values]
+        return [model.create(id=next(_IDS), **row).id for row in values]
 
 
 def _sqlite(rows: Any) -> bool:

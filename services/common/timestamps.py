@@ -28,13 +28,20 @@ def rfc3339(moment: datetime) -> str:
 
 
 def to_timestamp(moment: datetime | None) -> timestamp_pb2.Timestamp | None:
-    """The Timestamp of `moment` (naive: UTC), from whole days, seconds and microseconds:
-    `Timestamp.FromDatetime` costs several times more, which lists of records pay per row."""
+    """The Timestamp of `moment` (naive: UTC)."""
     if moment is None:
         return None
+    timestamp = timestamp_pb2.Timestamp()
+    set_timestamp(timestamp, moment)
+    return timestamp
+
+
+def set_timestamp(target: timestamp_pb2.Timestamp, moment: datetime) -> None:
+    """Sets `target` (a message's Timestamp field, in place: no copy) to `moment` (naive: UTC),
+    from whole days, seconds and microseconds: `Timestamp.FromDatetime` costs several times
+    more, which lists of records pay per row."""
     if moment.tzinfo is not None:
         moment = moment.astimezone(UTC).replace(tzinfo=None)
     since = moment - _EPOCH
-    return timestamp_pb2.Timestamp(
-        seconds=since.days * 86_400 + since.seconds, nanos=since.microseconds * 1000
-    )
+    target.seconds = since.days * 86_400 + since.seconds
+    target.nanos = since.microseconds * 1000

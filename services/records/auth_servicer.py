@@ -88,7 +88,7 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
     async def Me(
         self, request: auth_pb2.MeRequest, context: grpc.aio.ServicerContext
     ) -> auth_pb2.User:
-        return to_proto(await self._executor.run(self._users.get, current_caller().subject))
+        return to_proto(await self._executor.read(self._users.get, current_caller().subject))
 
     async def ChangePassword(
         self, request: auth_pb2.ChangePasswordRequest, context: grpc.aio.ServicerContext

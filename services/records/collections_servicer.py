@@ -34,7 +34,7 @@ class CollectionsServicer(collections_pb2_grpc.CollectionsServiceServicer):
     async def GetCollection(
         self, request: collections_pb2.GetCollectionRequest, context: grpc.aio.ServicerContext
     ) -> collections_pb2.Collection:
-        return collection_to_proto(await self._executor.run(self._catalog.get, request.name))
+        return collection_to_proto(await self._executor.read(self._catalog.get, request.name))
 
     async def ListCollections(
         self, request: collections_pb2.ListCollectionsRequest, context: grpc.aio.ServicerContext
@@ -42,7 +42,7 @@ class CollectionsServicer(collections_pb2_grpc.CollectionsServiceServicer):
         """Collections by name, a page at a time (signed page tokens, as for records)."""
         limit = page_size(request.page_size)
         after = self._tokens.decode(request.page_token, BY_NAME, "collections")
-        specs = await self._executor.run(self._catalog.all)
+        specs = await self._executor.read(self._catalog.all)
         rest = [spec for spec in specs if after is None or spec.name > after[0]]
         page = rest[:limit]
         more = len(rest) > limit

@@ -33,13 +33,13 @@ class RecordRow(peewee.Model):
     request_id = peewee.CharField(max_length=MAX_REQUEST_ID_LENGTH, null=True, unique=True)
 
     @classmethod
-    def by_id(cls, record_id: str) -> RecordRow | None:
-        """The row with this id, or None. Its SQL is built once per model: building it with
-        Peewee costs more than the primary-key read itself."""
+    def select_by_id(cls, record_id: str) -> Any:
+        """A cursor over the row with this id (every column, in the model's order). Its SQL is
+        built once per model: building it with Peewee costs more than the primary-key read."""
         sql = cls.__dict__.get("_by_id_sql")
         if sql is None:
             sql = cls._by_id_sql = cls.select().where(cls.id == record_id).sql()[0]
-        return next(iter(cls.raw(sql, record_id)), None)
+        return cls._meta.database.execute_sql(sql, (record_id,))
 
     @classmethod
     def add(cls, values: Mapping[str, Any]) -> None:

@@ -9,21 +9,25 @@ from typing import Any
 from google.protobuf import struct_pb2
 
 from joist.v1 import collections_pb2, records_pb2
-from services.common.timestamps import rfc3339, to_timestamp
+from services.common.timestamps import rfc3339, set_timestamp, to_timestamp
 from services.records.record import StoredRecord
 from services.records.schema import OPERATIONS, CollectionSpec
 
 
 def to_proto(record: StoredRecord) -> records_pb2.Record:
+    """The Record message, its submessages set in place (a page of records pays this per
+    row)."""
     message = records_pb2.Record(
-        id=record.id,
-        collection=record.collection,
-        create_time=to_timestamp(record.create_time),
-        update_time=to_timestamp(record.update_time),
-        etag=record.etag,
-        owner=record.owner,
+        id=record.id, collection=record.collection, etag=record.etag, owner=record.owner
     )
-    message.data.update(record.data)
+    set_timestamp(message.create_time, record.create_time)
+    set_timestamp(message.update_time, record.update_time)
+    fields = message.data.fields
+    for key, value in record.data.items():
+        if type(value) is str:  # most values: set directly, not through Struct's Python code
+            fields[key].string_value = value
+        else:
+            message.data[key] = value
     return message
 
 

@@ -28,8 +28,9 @@ from services.records.models import MAX_REQUEST_ID_LENGTH, RecordRow, attribute,
 from services.records.query import filter_fields, sortable_fields
 from services.records.record import StoredRecord
 from services.records.render import to_json
+from services.records.rows import reader
 from services.records.schema import CollectionSpec, FieldType
-from services.records.values import check_data, render_data
+from services.records.values import check_data
 
 EVENT_SOURCE = "joist/records"
 MAX_BATCH = 1000
@@ -113,16 +114,17 @@ class RecordsRepository:
         try:
             with write_transaction(self._db):
                 spec, model = self._catalog.resolve(collection)
-                row = self._row(spec, model, record_id)
-                check_record(spec, "update", caller, self._stored(spec, row))
-                if expected_etag and expected_etag != self._stored(spec, row).etag:
+                rows = reader(spec, model)
+                values = self._fetch(spec, model, record_id)
+                before = rows.record(values)
+                check_record(spec, "update", caller, before)
+                if expected_etag and expected_etag != before.etag:
                     raise Aborted(f"record {record_id!r} changed since etag {expected_etag!r}")
                 self._check_references(spec, model, clean, record_id)
-                for name, value in clean.items():
-                    setattr(row, attribute(name), value)
-                row.update_time = max(utc_now(), row.update_time)
-                row.save()
-                record = self._stored(spec, row)
+                changes = {attribute(name): value for name, value in clean.items()}
+                changes["update_time"] = max(utc_now(), before.update_time)
+                model.update(changes).where(model.id == record_id).execute()
+                record = rows.record(rows.replaced(values, changes))
                 self._emit([record], "updated")
                 return record
         except peewee.IntegrityError as exc:
@@ -134,8 +136,7 @@ class RecordsRepository:
         with write_transaction(self._db):
             spec, model = self._catalog.resolve(collection)
             require(spec, "delete", caller)
-            row = self._row(spec, model, record_id)
-            record = self._stored(spec, row)
+            record = reader(spec, model).record(self._fetch(spec, model, record_id))
             check_record(spec, "delete", caller, record)
             if expected_etag and expected_etag != record.etag:
                 raise Aborted(f"record {record_id!r} changed since etag {expected_etag!r}")
@@ -147,7 +148,7 @@ class RecordsRepository:
     def get(self, collection: str, record_id: str, *, caller: Caller) -> StoredRecord:
         spec, model = self._catalog.resolve(collection)
         require(spec, "get", caller)
-        record = self._stored(spec, self._row(spec, model, record_id))
+        record = reader(spec, model).record(self._fetch(spec, model, record_id))
         check_record(spec, "get", caller, record)
         return record
 
@@ -172,18 +173,19 @@ class RecordsRepository:
         keys = parse_order_by(order_by, sortable_fields(spec, fields))
         fingerprint = f"{collection}\n{filter_text}\n{order_by}\n{scope}"
         after = self._tokens.decode(token, keys, fingerprint)
-        query = model.select().order_by(*order_clauses(keys)).limit(limit + 1)
+        rows = reader(spec, model)
+        query = model.select(rows.selection).order_by(*order_clauses(keys)).limit(limit + 1)
         if condition is not None:
             query = query.where(condition)
         if scope is not None:
             query = query.where(model.owner == scope)
         if after is not None:
             query = query.where(after_condition(keys, after))
-        rows = list(query.dicts())  # plain values: no model object per row
-        records = [self._record(spec, values) for values in rows[:limit]]
-        if len(rows) <= limit:
+        found = rows.read(self._db.execute(query))
+        records = [rows.record(values) for values in found[:limit]]
+        if len(found) <= limit:
             return RecordPage(records, "")
-        last = key_values(keys, model(**rows[limit - 1]))
+        last = key_values(keys, model(**rows.by_attribute(found[limit - 1])))
         return RecordPage(records, self._tokens.encode(keys, last, fingerprint))
 
     # -- helpers ------------------------------------------------------------------------------
@@ -209,7 +211,7 @@ class RecordsRepository:
         if item.request_id:
             earlier = model.get_or_none(model.request_id == item.request_id)
             if earlier is not None:
-                return self._stored(spec, earlier), False
+                return reader(spec, model).record_of(earlier.__data__), False
         self._check_references(spec, model, clean, None)
         now = utc_now()
         values = {
@@ -221,7 +223,7 @@ class RecordsRepository:
             **{attribute(name): value for name, value in clean.items()},
         }
         model.add(values)
-        return self._record(spec, values), True
+        return reader(spec, model).record_of(values), True
 
     def _after_clash(
         self,
@@ -235,7 +237,7 @@ class RecordsRepository:
         if all(ids):
             earlier = {r.request_id: r for r in model.select().where(model.request_id.in_(ids))}
             if len(earlier) == len(ids):
-                return [self._stored(spec, earlier[i]) for i in ids]
+                return [reader(spec, model).record_of(earlier[i].__data__) for i in ids]
         raise AlreadyExists(f"a record with the same unique value exists: {exc}") from exc
 
     def _check_references(
@@ -264,11 +266,13 @@ class RecordsRepository:
                         name, f"no {field.relation} record has id {value!r}"
                     )
 
-    def _row(self, spec: CollectionSpec, model: type[RecordRow], record_id: str) -> RecordRow:
-        row = model.by_id(record_id) if record_id else None
+    @staticmethod
+    def _fetch(spec: CollectionSpec, model: type[RecordRow], record_id: str) -> list[Any]:
+        """The Python values of the record's row."""
+        row = model.select_by_id(record_id).fetchone() if record_id else None
         if row is None:
             raise NotFound(f"record {record_id!r} not found in collection {spec.name!r}")
-        return row
+        return reader(spec, model).values(row)
 
     def _emit(self, records: Sequence[StoredRecord], change: str, time: Any = None) -> None:
         """One outbox event per record, in one insert."""
@@ -283,21 +287,3 @@ class RecordsRepository:
             for record in records
         ]
         enqueue(self._outbox, events)
-
-    @classmethod
-    def _stored(cls, spec: CollectionSpec, row: RecordRow) -> StoredRecord:
-        return cls._record(spec, row.__data__)
-
-    @staticmethod
-    def _record(spec: CollectionSpec, row: Mapping[str, Any]) -> StoredRecord:
-        """The record of a row's values by model attribute (a model's `__data__`, or a row of
-        a `.dicts()` query)."""
-        values = {f.name: row.get(attribute(f.name)) for f in spec.fields}
-        return StoredRecord(
-            id=row["id"],
-            collection=spec.name,
-            create_time=row["create_time"],
-            update_time=row["update_time"],
-            owner=row["owner"],
-            data=render_data(spec, values),
-        )

@@ -56,7 +56,7 @@ def build_auth(settings: AuthConfig, users: Users, executor: DatabaseExecutor) -
         now = time.monotonic()
         if active_until.get(claims.subject, 0.0) > now:
             return True
-        if not await executor.run(users.is_active, claims.subject):
+        if not await executor.read(users.is_active, claims.subject):
             return False
         if len(active_until) > 100_000:
             active_until.clear()

@@ -50,13 +50,13 @@ class RecordsServicer(records_pb2_grpc.RecordsServiceServicer):
         self, request: records_pb2.GetRecordRequest, context: grpc.aio.ServicerContext
     ) -> records_pb2.Record:
         get = partial(self._repository.get, caller=current_caller())
-        record = await self._executor.run(get, request.collection, request.id)
+        record = await self._executor.read(get, request.collection, request.id)
         return to_proto(record)
 
     async def ListRecords(
         self, request: records_pb2.ListRecordsRequest, context: grpc.aio.ServicerContext
     ) -> records_pb2.ListRecordsResponse:
-        page = await self._executor.run(
+        page = await self._executor.read(
             partial(self._repository.list, caller=current_caller()),
             request.collection,
             request.page_size,

@@ -2,7 +2,6 @@
 values out to the table, and JSON again out to the API and events.
 
     clean = check_data(spec, data)             # raises InvalidArgument naming every bad field
-    data = render_data(spec, row_values)       # JSON-ready, each value by its type
 
 INTEGER values travel in `google.protobuf.Struct`, which holds doubles: integers beyond 2^53 are
 refused rather than silently rounded. Times are stored as naive UTC datetimes.
@@ -168,25 +167,20 @@ _CHECKS: dict[FieldType, Callable[[FieldSpec, Any], Any]] = {
 }
 
 
+_RENDERERS: dict[FieldType, Callable[[Any], Any]] = {
+    FieldType.DATETIME: rfc3339,
+    FieldType.JSON: json.loads,
+    FieldType.INTEGER: int,
+    FieldType.NUMBER: float,
+}
+
+
+def value_renderer(field: FieldSpec) -> Callable[[Any], Any] | None:
+    """How a stored value of `field` becomes JSON; None when it already is (text, booleans)."""
+    return _RENDERERS.get(field.type)
+
+
 def render_value(field: FieldSpec, value: Any) -> Any:
     """The JSON value of a stored one (None stays None)."""
-    if value is None:
-        return None
-    if field.type is FieldType.DATETIME:
-        return rfc3339(value)
-    if field.type is FieldType.JSON:
-        return json.loads(value)
-    if field.type is FieldType.INTEGER:
-        return int(value)
-    if field.type is FieldType.NUMBER:
-        return float(value)
-    return value
-
-
-def render_data(spec: CollectionSpec, values: Mapping[str, Any]) -> dict[str, Any]:
-    """JSON-ready data of a stored record; fields without a value are left out."""
-    return {
-        f.name: render_value(f, values[f.name])
-        for f in spec.fields
-        if values.get(f.name) is not None
-    }
+    render = value_renderer(field)
+    return value if value is None or render is None else render(value)

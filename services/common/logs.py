@@ -11,6 +11,8 @@ import sys
 import time
 from typing import Any
 
+import orjson
+
 _RESERVED = ("time", "level", "service", "logger", "message")
 
 
@@ -33,7 +35,10 @@ class JsonFormatter(logging.Formatter):
             line.update((k, v) for k, v in fields.items() if k not in _RESERVED)
         if record.exc_info:
             line["error"] = self.formatException(record.exc_info)
-        return json.dumps(line, default=str)
+        try:
+            return orjson.dumps(line, default=str).decode()
+        except orjson.JSONEncodeError:  # what orjson refuses, e.g. an integer beyond 64 bits
+            return json.dumps(line, default=str)
 
 
 def configure_logging(service: str, level: str) -> None:

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import base64
 import re
-import uuid
 from collections.abc import Iterable
+
+import uuid_utils
 
 from services.gateway.params import BadInput
 
@@ -42,7 +43,7 @@ def request_id(given: bytes | None) -> str:
     """The client's request id when it is safe to log and forward, else a new one."""
     if given is not None and _REQUEST_ID.fullmatch(given):
         return given.decode()
-    return uuid.uuid4().hex
+    return uuid_utils.uuid4().hex
 
 
 def authorization(value: bytes) -> str | None:

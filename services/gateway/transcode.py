@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import orjson
 from google.protobuf import json_format
 from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
@@ -24,7 +25,6 @@ from services.gateway.routes import Route
 from services.gateway.violations import locate
 
 _PARSE_ERRORS = (json_format.ParseError, ValueError, TypeError, AttributeError, RecursionError)
-_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
 def build_request(
@@ -111,4 +111,4 @@ def render_response(route: Route, message: Message) -> bytes:
     document = to_document(message)
     if route.response_body:  # one field of the response, whatever its type
         document = document[message.DESCRIPTOR.fields_by_name[route.response_body].json_name]
-    return _ENCODER.encode(document).encode()
+    return orjson.dumps(document)

@@ -18,13 +18,13 @@ def utc_now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-def _as_utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+def _naive_utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is None else moment.astimezone(UTC).replace(tzinfo=None)
 
 
 def rfc3339(moment: datetime) -> str:
     """`2026-12-04T19:46:27.123456Z`: RFC 3339 in UTC, as CloudEvents and JSON APIs expect."""
-    return _as_utc(moment).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return _naive_utc(moment).isoformat(timespec="microseconds") + "Z"
 
 
 def to_timestamp(moment: datetime | None) -> timestamp_pb2.Timestamp | None:
@@ -40,8 +40,6 @@ def set_timestamp(target: timestamp_pb2.Timestamp, moment: datetime) -> None:
     """Sets `target` (a message's Timestamp field, in place: no copy) to `moment` (naive: UTC),
     from whole days, seconds and microseconds: `Timestamp.FromDatetime` costs several times
     more, which lists of records pay per row."""
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC).replace(tzinfo=None)
-    since = moment - _EPOCH
+    since = _naive_utc(moment) - _EPOCH
     target.seconds = since.days * 86_400 + since.seconds
     target.nanos = since.microseconds * 1000

@@ -24,7 +24,7 @@ class RecordsServicer(records_pb2_grpc.RecordsServiceServicer):
         self, request: records_pb2.CreateRecordRequest, context: grpc.aio.ServicerContext
     ) -> records_pb2.Record:
         data = json_format.MessageToDict(request.data)
-        record = await self._executor.run(
+        record = await self._executor.write(
             partial(self._repository.create, caller=current_caller()),
             request.collection,
             data,
@@ -43,7 +43,7 @@ class RecordsServicer(records_pb2_grpc.RecordsServiceServicer):
                 )
             items.append(NewRecord(json_format.MessageToDict(item.data), item.request_id))
         create = partial(self._repository.batch_create, caller=current_caller())
-        records = await self._executor.run(create, request.collection, items)
+        records = await self._executor.write(create, request.collection, items)
         return records_pb2.BatchCreateRecordsResponse(records=[to_proto(r) for r in records])
 
     async def GetRecord(
@@ -71,7 +71,7 @@ class RecordsServicer(records_pb2_grpc.RecordsServiceServicer):
     async def UpdateRecord(
         self, request: records_pb2.UpdateRecordRequest, context: grpc.aio.ServicerContext
     ) -> records_pb2.Record:
-        record = await self._executor.run(
+        record = await self._executor.write(
             partial(self._repository.update, caller=current_caller()),
             request.collection,
             request.id,
@@ -85,5 +85,5 @@ class RecordsServicer(records_pb2_grpc.RecordsServiceServicer):
         self, request: records_pb2.DeleteRecordRequest, context: grpc.aio.ServicerContext
     ) -> empty_pb2.Empty:
         delete = partial(self._repository.delete, caller=current_caller())
-        await self._executor.run(delete, request.collection, request.id, request.etag)
+        await self._executor.write(delete, request.collection, request.id, request.etag)
         return empty_pb2.Empty()

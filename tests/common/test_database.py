@@ -6,13 +6,20 @@ from __future__ import annotations
 import asyncio
 import threading
 from pathlib import Path
+from typing import Any
 
 import peewee
 import psycopg2
 import pytest
 
-from services.common.database import DatabaseExecutor, open_database, write_transaction
-from services.common.errors import Unavailable
+from services.common.database import (
+    DatabaseExecutor,
+    after_commit,
+    bind,
+    open_database,
+    write_transaction,
+)
+from services.common.errors import InvalidArgument, Unavailable
 from tests.support.postgres import ADMIN_DSN, throwaway_database
 
 
@@ -81,3 +88,111 @@ def test_sqlite_writers_queue_instead_of_failing(tmp_path: Path):
 def test_unsupported_urls_are_refused():
     with pytest.raises(ValueError, match="mysql"):
         open_database("mysql://x")
+
+
+# -- group commit (SQLite) ----------------------------------------------------------------------
+
+
+class Item(peewee.Model):
+    name = peewee.CharField(unique=True)
+
+
+def _items(tmp_path: Path) -> tuple[peewee.Database, type[Item], DatabaseExecutor]:
+    db = open_database(f"sqlite:///{tmp_path}/g.db")
+    model = bind(Item, db)
+    db.create_tables([model])
+    return db, model, DatabaseExecutor(db, workers=2)
+
+
+def _add(db: peewee.Database, model: type[Item], name: str, committed: list[str]) -> str:
+    """A write unit as the repositories write them: its own write_transaction, an after-commit
+    callback, and an error after the insert when the name says so."""
+    with write_transaction(db):
+        model.create(name=name)
+        after_commit(lambda: committed.append(name))
+        if name.startswith("bad"):
+            raise InvalidArgument.field("name", "is bad")
+    return name
+
+
+async def test_units_that_queue_meanwhile_commit_together(tmp_path: Path):
+    db, model, executor = _items(tmp_path)
+    commits = []
+    db.commit = _counting(db.commit, commits)  # type: ignore[method-assign]
+    committed: list[str] = []
+    try:
+        names = [f"n{i}" for i in range(40)]
+        results = await asyncio.gather(
+            *(executor.write(_add, db, model, n, committed) for n in names)
+        )
+        assert results == names
+        assert sorted(committed) == sorted(names)
+        assert sorted(row.name for row in model.select()) == sorted(names)
+        assert 1 <= len(commits) < len(names) / 2  # groups, not one commit per unit
+    finally:
+        executor.close()
+
+
+async def test_a_failing_unit_is_rolled_back_alone(tmp_path: Path):
+    db, model, executor = _items(tmp_path)
+    committed: list[str] = []
+    try:
+        outcomes = await asyncio.gather(
+            executor.write(_add, db, model, "a", committed),
+            executor.write(_add, db, model, "bad", committed),  # raises after its insert
+            executor.write(_add, db, model, "a", committed),  # the unique name again
+            executor.write(_add, db, model, "b", committed),
+            return_exceptions=True,
+        )
+        assert outcomes[0] == "a" and outcomes[3] == "b"
+        assert isinstance(outcomes[1], InvalidArgument)
+        assert isinstance(outcomes[2], peewee.IntegrityError)
+        assert sorted(row.name for row in model.select()) == ["a", "b"]
+        assert sorted(committed) == ["a", "b"]  # no callback of a rolled-back unit
+    finally:
+        executor.close()
+
+
+async def test_a_unit_whose_caller_left_before_its_group_is_dropped(tmp_path: Path):
+    db, model, executor = _items(tmp_path)
+    committed: list[str] = []
+    try:
+        first = asyncio.ensure_future(executor.write(_add, db, model, "first", committed))
+        await asyncio.sleep(0)  # its group starts
+        left = asyncio.ensure_future(executor.write(_add, db, model, "left", committed))
+        await asyncio.sleep(0)
+        left.cancel()
+        assert await first == "first"
+        assert await executor.write(_add, db, model, "after", committed) == "after"
+        assert sorted(row.name for row in model.select()) == ["after", "first"]
+    finally:
+        executor.close()
+
+
+async def test_a_database_error_fails_the_group_as_unavailable(tmp_path: Path):
+    db, model, executor = _items(tmp_path)
+    committed: list[str] = []
+
+    def broken() -> None:
+        with write_transaction(db):
+            db.execute_sql("INSERT INTO no_such_table VALUES (1)")
+
+    try:
+        outcomes = await asyncio.gather(
+            executor.write(_add, db, model, "a", committed),
+            executor.write(broken),
+            return_exceptions=True,
+        )
+        assert all(isinstance(outcome, Unavailable) for outcome in outcomes)
+        assert list(model.select()) == [] and committed == []
+        assert await executor.write(_add, db, model, "b", committed) == "b"  # and it recovers
+    finally:
+        executor.close()
+
+
+def _counting(commit: Any, calls: list[None]) -> Any:
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls.append(None)
+        return commit(*args, **kwargs)
+
+    return counted

@@ -38,6 +38,7 @@ _HOURS = [f"{hour:02d}" for hour in range(24)]
 _SIXTIETHS = [f":{number:02d}" for number in range(60)]  # minutes and seconds
 _DATES_KEPT = 4096  # days whose date text is kept
 _dates: dict[int, str] = {}
+_last_timestamp: list[tuple[int, int, str]] = [(0, -1, "")]  # seconds, nanos, its text
 
 _renderers: dict[Descriptor, Render] = {}
 
@@ -178,21 +179,29 @@ def _non_finite(value: float) -> str:
 
 
 def _timestamp(message: Any) -> str:
-    """RFC 3339 in UTC with 0, 3, 6 or 9 fractional digits, as Timestamp.ToJsonString."""
+    """RFC 3339 in UTC with 0, 3, 6 or 9 fractional digits, as Timestamp.ToJsonString. The
+    last one is remembered: a record's update time is often its create time."""
     seconds, nanos = message.seconds, message.nanos
+    last = _last_timestamp[0]
+    if seconds == last[0] and nanos == last[1]:
+        return last[2]
     if not (_MIN_TIMESTAMP <= seconds <= _MAX_TIMESTAMP and 0 <= nanos < _NANOS_PER_SECOND):
         return message.ToJsonString()  # raises the ValueError naming the problem
     days, rest = divmod(seconds, _SECONDS_PER_DAY)
     date = _dates.get(days) or _date(days)
     text = date + _HOURS[rest // 3600] + _SIXTIETHS[rest // 60 % 60] + _SIXTIETHS[rest % 60]
     if not nanos:
-        return text + "Z"
-    fraction = str(_NANOS_PER_SECOND + nanos)  # "1" and the nine digits
-    if not nanos % 1_000_000:
-        return f"{text}.{fraction[1:4]}Z"
-    if not nanos % 1000:
-        return f"{text}.{fraction[1:7]}Z"
-    return f"{text}.{fraction[1:]}Z"
+        text += "Z"
+    else:
+        fraction = str(_NANOS_PER_SECOND + nanos)  # "1" and the nine digits
+        if not nanos % 1_000_000:
+            text = f"{text}.{fraction[1:4]}Z"
+        elif not nanos % 1000:
+            text = f"{text}.{fraction[1:7]}Z"
+        else:
+            text = f"{text}.{fraction[1:]}Z"
+    _last_timestamp[0] = (seconds, nanos, text)
+    return text
 
 
 def _date(days: int) -> str:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 
-@dataclass(frozen=True)
-class StoredRecord:
+class StoredRecord(NamedTuple):
+    """Immutable; a NamedTuple because lists build one per row, at a third of a frozen
+    dataclass's cost."""
+
     id: str
     collection: str
     create_time: datetime

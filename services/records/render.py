@@ -15,11 +15,18 @@ from services.records.schema import OPERATIONS, CollectionSpec
 
 
 def to_proto(record: StoredRecord) -> records_pb2.Record:
-    """The Record message, its submessages set in place (a page of records pays this per
-    row)."""
-    message = records_pb2.Record(
-        id=record.id, collection=record.collection, etag=record.etag, owner=record.owner
-    )
+    message = records_pb2.Record()
+    fill_record(message, record)
+    return message
+
+
+def fill_record(message: records_pb2.Record, record: StoredRecord) -> None:
+    """Sets an empty Record message (e.g. `response.records.add()`: no copy) to `record`, its
+    submessages in place (a page of records pays this per row)."""
+    message.id = record.id
+    message.collection = record.collection
+    message.etag = record.etag
+    message.owner = record.owner
     set_timestamp(message.create_time, record.create_time)
     set_timestamp(message.update_time, record.update_time)
     fields = message.data.fields
@@ -28,7 +35,6 @@ def to_proto(record: StoredRecord) -> records_pb2.Record:
             fields[key].string_value = value
         else:
             message.data[key] = value
-    return message
 
 
 def to_json(record: StoredRecord) -> dict[str, Any]:

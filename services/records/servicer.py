@@ -11,7 +11,7 @@ from joist.v1 import records_pb2, records_pb2_grpc
 from services.common.auth import current_caller
 from services.common.database import DatabaseExecutor
 from services.common.errors import InvalidArgument
-from services.records.render import to_proto
+from services.records.render import fill_record, to_proto
 from services.records.repository import NewRecord, RecordsRepository
 
 
@@ -44,7 +44,10 @@ class RecordsServicer(records_pb2_grpc.RecordsServiceServicer):
             items.append(NewRecord(json_format.MessageToDict(item.data), item.request_id))
         create = partial(self._repository.batch_create, caller=current_caller())
         records = await self._executor.write(create, request.collection, items)
-        return records_pb2.BatchCreateRecordsResponse(records=[to_proto(r) for r in records])
+        response = records_pb2.BatchCreateRecordsResponse()
+        for record in records:
+            fill_record(response.records.add(), record)
+        return response
 
     async def GetRecord(
         self, request: records_pb2.GetRecordRequest, context: grpc.aio.ServicerContext
@@ -64,9 +67,10 @@ class RecordsServicer(records_pb2_grpc.RecordsServiceServicer):
             request.filter,
             request.order_by,
         )
-        return records_pb2.ListRecordsResponse(
-            records=[to_proto(r) for r in page.records], next_page_token=page.next_page_token
-        )
+        response = records_pb2.ListRecordsResponse(next_page_token=page.next_page_token)
+        for record in page.records:
+            fill_record(response.records.add(), record)
+        return response
 
     async def UpdateRecord(
         self, request: records_pb2.UpdateRecordRequest, context: grpc.aio.ServicerContext

@@ -6,7 +6,7 @@ how far both are from a bare gRPC echo.
 
 It starts nats-server, records and the gateway as child processes on 127.0.0.1 (SQLite in a
 temporary folder; no notifier, so no email work in the background), plus `bench/echo.py`, and
-measures at concurrency 16 and 64, each row after a warm-up:
+measures at concurrency 1, 16 and 64, each row after a warm-up:
 
 - `create`: POST /v1/collections/contact_messages/records {"name", "email", "message"};
   `get`: GET one record; `list`: GET a page of 50 records;
@@ -60,7 +60,10 @@ from tests.support.stack import Stack
 
 ROOT = Path(__file__).resolve().parents[1]
 CALLS = ("create", "get", "list")
-LEVELS = (16, 64)
+# At concurrency 1 nothing queues, so its added p50 is the gateway's own cost per request; the
+# issue's throughput goals are set at 16 and 64, where the CPUs are saturated.
+LEVELS = (1, 16, 64)
+THROUGHPUT_LEVELS = frozenset({16, 64})
 SEED_RECORDS = 60  # list-50 returns full pages
 RECORDS_PATH = f"/v1/collections/{COLLECTION}/records"
 WRK_HINT = "wrk not found: install it with `apt-get install -y wrk` (Debian's package)"
@@ -325,6 +328,7 @@ def goals_report(results: Results, settings: Settings) -> str:
             of_direct = gateway.rate / direct.rate
             added = gateway.figures.p50_ms - direct.figures.p50_ms
             of_echo, goal = gateway.rate / echo.rate, MIN_OF_ECHO[call]
+            judged = level in THROUGHPUT_LEVELS
             # The same throughput ratios from the servers' CPU per call: what the rates would
             # be if the servers alone had the CPUs, whatever else runs on the machine.
             cpu_of_direct = direct.server_cpu_ms / gateway.server_cpu_ms
@@ -335,9 +339,9 @@ def goals_report(results: Results, settings: Settings) -> str:
                     str(level),
                     f"{of_direct:.0%} {verdict(of_direct >= MIN_OF_DIRECT)}",
                     f"{added:+.2f} {verdict(added < MAX_ADDED_P50_MS)}",
-                    f"{of_echo:.0%} (>= {goal:.0%}) {verdict(of_echo >= goal)}",
+                    f"{of_echo:.0%} (>= {goal:.0%}) {verdict(of_echo >= goal)}" if judged else "-",
                     f"{cpu_of_direct:.0%} {verdict(cpu_of_direct >= MIN_OF_DIRECT)}",
-                    f"{cpu_of_echo:.0%} {verdict(cpu_of_echo >= goal)}",
+                    f"{cpu_of_echo:.0%} {verdict(cpu_of_echo >= goal)}" if judged else "-",
                 ]
             )
     header = [
@@ -351,7 +355,9 @@ def goals_report(results: Results, settings: Settings) -> str:
     ]
     return table(header, rows) + (
         "\n(by cpu: the same ratios from the servers' CPU ms per call, load generators left "
-        "out;\n they hold when other work shares the machine, the measured rates do not)"
+        "out;\n they hold when other work shares the machine, the measured rates do not;\n"
+        " concurrency 1: nothing queues, so the added p50 is the gateway's own time per request,"
+        "\n and the echo ratios, set for 16 and 64, are not judged)"
     )
 
 

@@ -17,7 +17,8 @@ measures at concurrency 1, 16 and 64, each row after a warm-up:
   channel, measured the way wrk measures: calls answered in the window, p50/p99 of their
   latencies).
 
-Every call to records, through the gateway or direct, carries the stack admin's token.
+Every call to records, through the gateway or direct, carries the stack admin's token. The
+services log at INFO, as shipped, so each request also writes its access-log lines.
 
 Direct and gateway rows of a call are interleaved, so both see the same database size. Each row
 also shows the CPU time per call of the gateway, of the server behind it (records or the echo)
@@ -212,7 +213,9 @@ def echo_server() -> Iterator[tuple[str, int]]:
 def start_stack(workdir: Path, settings: Settings) -> Stack:
     """nats-server, records and the gateway (as shipped, or with other server options), and the
     admin whose token the loads send (records reads need a signed-in caller)."""
-    stack = local_stack(workdir, {"JOIST_SCHEDULER_HEARTBEAT_EVERY": "1h"})
+    # INFO, as shipped: the access-log line of each request is part of what a request costs
+    env = {"JOIST_SCHEDULER_HEARTBEAT_EVERY": "1h", "JOIST_LOG_LEVEL": "INFO"}
+    stack = local_stack(workdir, env)
     stack.create_admin()
     stack.nats.start()
     stack.start_service("records")

@@ -235,8 +235,14 @@ def _value(message: Any) -> Any:
 
 
 def _struct(message: Any) -> dict[str, Any]:
+    document = {}
     fields = message.fields
-    return {key: _value(fields[key]) for key in fields}
+    for key in fields:
+        value = fields[key]
+        # text, the most common value, without a call to _value
+        is_text = value.WhichOneof("kind") == "string_value"
+        document[key] = value.string_value if is_text else _value(value)
+    return document
 
 
 def _list_value(message: Any) -> list[Any]:

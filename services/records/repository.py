@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import peewee
@@ -33,6 +34,7 @@ from services.records.schema import CollectionSpec, FieldType
 from services.records.values import check_data
 
 EVENT_SOURCE = "joist/records"
+ONE_MICROSECOND = timedelta(microseconds=1)
 MAX_BATCH = 1000
 
 
@@ -122,7 +124,9 @@ class RecordsRepository:
                     raise Aborted(f"record {record_id!r} changed since etag {expected_etag!r}")
                 self._check_references(spec, model, clean, record_id)
                 changes = {attribute(name): value for name, value in clean.items()}
-                changes["update_time"] = max(utc_now(), before.update_time)
+                # strictly later, so that the etag (from the update time) changes, even when
+                # the clock stepped back or two updates share a microsecond
+                changes["update_time"] = max(utc_now(), before.update_time + ONE_MICROSECOND)
                 model.update(changes).where(model.id == record_id).execute()
                 record = rows.record(rows.replaced(values, changes))
                 self._emit([record], "updated")

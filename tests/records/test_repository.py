@@ -5,10 +5,12 @@ one outbox event per changed record."""
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 import pytest
 
 from services.common.errors import Aborted, AlreadyExists, InvalidArgument, NotFound
+from services.records import repository
 from services.records.repository import NewRecord
 from tests.records.conftest import Store
 
@@ -147,6 +149,19 @@ def test_update_changes_masked_fields_and_checks_the_etag(things: Store):
         things.repo.update("things", record.id, {"count": 3}, [], current.etag).data["count"] == 3
     )
     assert [e["type"].rsplit(".", 1)[1] for e in things.events()] == ["created"] + ["updated"] * 3
+
+
+def test_every_update_changes_the_etag_even_when_the_clock_stands_still(
+    things: Store, monkeypatch: pytest.MonkeyPatch
+):
+    record = things.repo.create("things", {"title": "a"})
+    monkeypatch.setattr(repository, "utc_now", lambda: record.update_time - timedelta(days=1))
+    etags = [record.etag]
+    for count in range(3):
+        etags.append(things.repo.update("things", record.id, {"count": count}, [], "").etag)
+    assert len(set(etags)) == 4
+    with pytest.raises(Aborted):  # the first etag no longer matches
+        things.repo.update("things", record.id, {"count": 9}, [], etags[0])
 
 
 def test_bad_updates_change_nothing(things: Store):

@@ -41,10 +41,17 @@ class GatewayMetrics:
             ("rpc", "code"),
             registry=self._registry,
         )
+        self._children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
-        self._requests.labels(method, route, str(status)).inc()
-        self._duration.labels(method, route).observe(seconds)
+        children = self._children.get((method, route, status))
+        if children is None:  # `labels` costs more than the counting; the label sets are few
+            children = self._children[method, route, status] = (
+                self._requests.labels(method, route, str(status)),
+                self._duration.labels(method, route),
+            )
+        children[0].inc()
+        children[1].observe(seconds)
 
     def upstream_error(self, rpc: str, code: str) -> None:
         self._upstream_errors.labels(rpc, code).inc()

@@ -40,7 +40,13 @@ import peewee
 from playhouse.migrate import PostgresqlMigrator, SqliteMigrator
 
 from services.common.broker import Broker
-from services.common.database import DatabaseExecutor, after_commit, bind, write_transaction
+from services.common.database import (
+    DatabaseExecutor,
+    after_commit,
+    bind,
+    insert_row,
+    write_transaction,
+)
 from services.common.errors import Unavailable
 from services.common.events import Event
 from services.common.ids import new_id
@@ -86,9 +92,15 @@ def enqueue(model: type[OutboxRow], events: Iterable[Event]) -> None:
         return
     relay = _RELAYS.get(model)
     claim = relay.lease() if relay is not None else {}
-    model.insert_many(
-        [{"id": e.id, "subject": e.subject, "payload": e.payload, **claim} for e in batch]
-    ).execute()
+    now = utc_now()
+    rows = [
+        {"id": e.id, "subject": e.subject, "payload": e.payload, "create_time": now, **claim}
+        for e in batch
+    ]
+    if len(rows) == 1:  # most writes: one event, its statement built once
+        insert_row(model, rows[0])
+    else:
+        model.insert_many(rows).execute()
     if relay is not None:
         after_commit(partial(relay.committed, batch))
 

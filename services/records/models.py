@@ -9,7 +9,6 @@ model is `f_<name>` (so that no field name can shadow a Model method); its colum
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
 from typing import Any
 
 import peewee
@@ -40,16 +39,6 @@ class RecordRow(peewee.Model):
         if sql is None:
             sql = cls._by_id_sql = cls.select().where(cls.id == record_id).sql()[0]
         return cls._meta.database.execute_sql(sql, (record_id,))
-
-    @classmethod
-    def add(cls, values: Mapping[str, Any]) -> None:
-        """Inserts a row; `values` by model attribute, a column left out is NULL. The SQL is
-        built once per model and the values converted by each field, as Peewee's insert does."""
-        fields = cls._meta.sorted_fields
-        sql = cls.__dict__.get("_add_sql")
-        if sql is None:
-            sql = cls._add_sql = cls.insert_many([[None] * len(fields)], fields=fields).sql()[0]
-        cls._meta.database.execute_sql(sql, [f.db_value(values.get(f.name)) for f in fields])
 
 
 def attribute(name: str) -> str:

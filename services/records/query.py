@@ -19,7 +19,19 @@ _KINDS = {
 SORTABLE_SYSTEM_FIELDS = ("id", "create_time", "update_time")
 
 
-def filter_fields(spec: CollectionSpec, model: type[RecordRow]) -> dict[str, FilterField]:
+def query_fields(
+    spec: CollectionSpec, model: type[RecordRow]
+) -> tuple[dict[str, FilterField], dict[str, FilterField]]:
+    """The filter fields and the sortable ones of `model`, built once per model (a schema
+    change builds a new model)."""
+    found = model.__dict__.get("_query_fields")
+    if found is None:
+        fields = _filter_fields(spec, model)
+        found = model._query_fields = (fields, _sortable_fields(spec, fields))
+    return found
+
+
+def _filter_fields(spec: CollectionSpec, model: type[RecordRow]) -> dict[str, FilterField]:
     fields = {
         "id": FilterField(model.id, ValueKind.STRING),
         "create_time": FilterField(model.create_time, ValueKind.TIMESTAMP),
@@ -33,6 +45,8 @@ def filter_fields(spec: CollectionSpec, model: type[RecordRow]) -> dict[str, Fil
     return fields
 
 
-def sortable_fields(spec: CollectionSpec, fields: dict[str, FilterField]) -> dict[str, FilterField]:
+def _sortable_fields(
+    spec: CollectionSpec, fields: dict[str, FilterField]
+) -> dict[str, FilterField]:
     names = {*SORTABLE_SYSTEM_FIELDS, *spec.indexed_fields()}
     return {name: field for name, field in fields.items() if name in names}

@@ -14,7 +14,7 @@ from typing import Any
 import peewee
 
 from services.common.auth import Caller
-from services.common.database import write_transaction
+from services.common.database import insert_row, write_transaction
 from services.common.errors import Aborted, AlreadyExists, InvalidArgument, NotFound
 from services.common.events import make_event
 from services.common.filtering import parse_filter
@@ -26,7 +26,7 @@ from services.common.timestamps import utc_now
 from services.records.access import check_record, owner_scope, require
 from services.records.catalog import Catalog
 from services.records.models import MAX_REQUEST_ID_LENGTH, RecordRow, attribute, field_column
-from services.records.query import filter_fields, sortable_fields
+from services.records.query import query_fields
 from services.records.record import StoredRecord
 from services.records.render import to_json
 from services.records.rows import reader
@@ -172,9 +172,9 @@ class RecordsRepository:
         require(spec, "list", caller)
         scope = owner_scope(spec, "list", caller)
         limit = page_size(size)
-        fields = filter_fields(spec, model)
+        fields, sortable = query_fields(spec, model)
         condition = parse_filter(filter_text, fields)
-        keys = parse_order_by(order_by, sortable_fields(spec, fields))
+        keys = parse_order_by(order_by, sortable)
         fingerprint = f"{collection}\n{filter_text}\n{order_by}\n{scope}"
         after = self._tokens.decode(token, keys, fingerprint)
         rows = reader(spec, model)
@@ -226,7 +226,7 @@ class RecordsRepository:
             "request_id": item.request_id or None,
             **{attribute(name): value for name, value in clean.items()},
         }
-        model.add(values)
+        insert_row(model, values)
         return reader(spec, model).record_of(values), True
 
     def _after_clash(

@@ -49,6 +49,7 @@ Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 _READS = frozenset({"GET", "HEAD", "OPTIONS"})
+_GETS = frozenset({"GET", "HEAD"})  # uvicorn leaves the body of a HEAD response out
 _LOGGED_PATH = 256  # characters of an unmatched path kept in the access log
 
 
@@ -259,11 +260,11 @@ class GatewayApp:
             await reply.json(200, b'{"status":"ok"}')
         elif path == "/readyz":
             await reply.json(200, await self._readiness())
-        elif path == "/openapi.json" and method == "GET":
+        elif path == "/openapi.json" and method in _GETS:
             await reply.json(200, self._openapi)
-        elif path == "/metrics" and method == "GET":
+        elif path == "/metrics" and method in _GETS:
             await reply.send(200, self._metrics.content_type, self._metrics.render())
-        elif path in self._docs and method == "GET":
+        elif path in self._docs and method in _GETS:
             reply.route = "docs"
             asset = self._docs[path]
             await reply.send(200, asset.content_type, asset.body, asset.headers)

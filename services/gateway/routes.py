@@ -173,6 +173,11 @@ class Router:
                 self._dynamic.setdefault(route.http_method, []).append(route)
 
     def match(self, http_method: str, path: str) -> tuple[Route, dict[str, str]] | None:
+        """The route for a request, and its path variables. HEAD matches the GET routes that
+        answer one response (HTTP's HEAD is a GET whose body is left out), not the streams."""
+        if http_method == "HEAD":
+            found = self.match("GET", path)
+            return None if found is None or found[0].method.server_streaming else found
         route = self._static.get((http_method, path))
         if route is not None:
             return route, {}
@@ -184,4 +189,10 @@ class Router:
 
     def allowed_methods(self, path: str) -> list[str]:
         """HTTP methods that some route serves at `path` (for 405 and its Allow header)."""
-        return sorted({r.http_method for r in self.routes if r.match(path) is not None})
+        allowed = set()
+        for route in self.routes:
+            if route.match(path) is not None:
+                allowed.add(route.http_method)
+                if route.http_method == "GET" and not route.method.server_streaming:
+                    allowed.add("HEAD")
+        return sorted(allowed)

@@ -133,7 +133,7 @@ def test_path_values_are_decoded_once(admin_api: httpx.Client):
 def test_wrong_method(api: httpx.Client):
     response = api.delete(RECORDS)
     _status(response, 405, 12)
-    assert set(response.headers["allow"].split(", ")) == {"GET", "POST"}
+    assert set(response.headers["allow"].split(", ")) == {"GET", "HEAD", "POST"}
 
 
 @pytest.mark.parametrize(

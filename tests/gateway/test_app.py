@@ -64,7 +64,7 @@ async def test_requests_the_gateway_refuses(api: httpx.AsyncClient):
     assert (missing.status_code, missing.json()["code"]) == (404, 5)
     wrong_method = await api.patch("/v1/samples/s1")
     assert (wrong_method.status_code, wrong_method.json()["code"]) == (405, 12)
-    assert set(wrong_method.headers["allow"].split(", ")) == {"GET", "PUT", "DELETE"}
+    assert set(wrong_method.headers["allow"].split(", ")) == {"GET", "HEAD", "PUT", "DELETE"}
     form = await api.post(
         "/v1/samples", content=b"a=1", headers={"content-type": "application/x-www-form-urlencoded"}
     )
@@ -100,3 +100,17 @@ async def test_one_json_access_log_line_per_request(
     assert first["duration_ms"] > 0
     assert lines[1]["status"] == 404 and len(lines[1]["path"]) == 256
     assert lines[2]["path"] == "/healthz"
+
+
+async def test_head_is_a_get_without_its_body(api: httpx.AsyncClient):
+    head = await api.head("/v1/samples/7")
+    assert (head.status_code, head.content) == (200, b"")
+    assert int(head.headers["content-length"]) > 0  # the length the GET's body would have
+    assert head.headers["content-type"] == "application/json"
+    for own in ("/openapi.json", "/metrics"):
+        assert (await api.head(own)).status_code == 200
+    post_only = await api.head("/v1/answers")
+    assert post_only.status_code == 405 and post_only.headers["allow"] == "POST"
+    stream = await api.head("/v1/samples:watch")  # a stream has no one response to describe
+    assert stream.status_code == 405 and stream.headers["allow"] == "GET"
+    assert "HEAD" in (await api.request("PATCH", "/v1/samples/7")).headers["allow"]

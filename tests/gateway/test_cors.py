@@ -23,7 +23,7 @@ async def test_configured_origins(start_gateway):
         preflight = await api.options("/v1/samples/s1", headers=PREFLIGHT)
         assert preflight.status_code == 204
         assert preflight.headers["access-control-allow-origin"] == APP
-        assert preflight.headers["access-control-allow-methods"] == "DELETE, GET, PUT"
+        assert preflight.headers["access-control-allow-methods"] == "DELETE, GET, HEAD, PUT"
         allowed = preflight.headers["access-control-allow-headers"].split(", ")
         assert {"authorization", "content-type", "x-request-id", "grpc-timeout"} <= set(allowed)
         assert preflight.headers["access-control-max-age"] == "600"

@@ -106,21 +106,17 @@ class GatewayApp:
         elapsed = time.perf_counter() - started
         self._metrics.observe(scope["method"], reply.route, reply.status, elapsed)
         client = scope.get("client")
-        access_log.info(
-            "request",
-            extra={
-                "fields": {
-                    "method": scope["method"],
-                    "path": reply.route
-                    if reply.route.startswith("/")
-                    else scope["path"][:_LOGGED_PATH],
-                    "status": reply.status,
-                    "duration_ms": round(elapsed * 1000, 3),
-                    "request_id": reply.request_id,
-                    "client": client[0] if client else "",
-                }
-            },
-        )
+        fields = {
+            "method": scope["method"],
+            "path": reply.route if reply.route.startswith("/") else scope["path"][:_LOGGED_PATH],
+            "status": reply.status,
+            "duration_ms": round(elapsed * 1000, 3),
+            "request_id": reply.request_id,
+            "client": client[0] if client else "",
+        }
+        if reply.upstream_code:  # how the call to the service ended
+            fields["grpc_code"] = reply.upstream_code
+        access_log.info("request", extra={"fields": fields})
 
     async def _handle(
         self, scope: Scope, headers: dict[bytes, bytes], reply: Reply, receive: Receive
@@ -204,16 +200,18 @@ class GatewayApp:
         try:
             if route.method.server_streaming:
                 ended_by = await relay_events(call, route, reply, receive)
+                reply.upstream_code = "OK"
                 if ended_by is not None:
-                    self._count_error(endpoint, ended_by)
+                    self._count_error(endpoint, ended_by, reply)
                 return
             response = await call
         except grpc.aio.AioRpcError as error:
-            self._count_error(endpoint, error)
+            self._count_error(endpoint, error, reply)
             status, payload = from_rpc_error(error)
             extra = metadata_headers(error.initial_metadata())
             await reply.json(status, payload, extra + metadata_headers(error.trailing_metadata()))
             return
+        reply.upstream_code = "OK"
         extra = metadata_headers(await call.initial_metadata())
         extra += metadata_headers(await call.trailing_metadata())
         await reply.json(200, render_response(route, response), extra)
@@ -237,8 +235,9 @@ class GatewayApp:
             return None
         return body
 
-    def _count_error(self, endpoint: Endpoint, error: grpc.aio.AioRpcError) -> None:
-        self._metrics.upstream_error(endpoint.route.method.full_name, error.code().name)
+    def _count_error(self, endpoint: Endpoint, error: grpc.aio.AioRpcError, reply: Reply) -> None:
+        reply.upstream_code = error.code().name
+        self._metrics.upstream_error(endpoint.route.method.full_name, reply.upstream_code)
 
     async def _preflight(self, path: str, origin: bytes, reply: Reply) -> None:
         reply.route = "preflight"

@@ -20,7 +20,7 @@ _STREAM_HEADERS = [(b"cache-control", b"no-cache"), (b"x-accel-buffering", b"no"
 
 
 class Reply:
-    __slots__ = ("_common", "_send", "request_id", "route", "status")
+    __slots__ = ("_common", "_send", "request_id", "route", "status", "upstream_code")
 
     def __init__(self, send: Send, request_id: str, common: Sequence[Header]) -> None:
         self._send = send
@@ -28,6 +28,8 @@ class Reply:
         self.request_id = request_id
         self.route = "unmatched"  # the metrics label: the path template once a route matched
         self.status = 0  # 0 until the response has started
+        # how the call to the service ended (a stream that failed midway is still a 200)
+        self.upstream_code = ""
 
     async def send(
         self, status: int, content_type: bytes, payload: bytes, extra: Sequence[Header] = ()

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 
 import httpx
+import pytest
 
 from tests.gateway.conftest import Gateway
 
@@ -45,12 +47,23 @@ async def test_an_empty_stream_is_a_200_without_events(api: httpx.AsyncClient):
     assert (response.status_code, response.text) == (200, "")
 
 
-async def test_a_failure_mid_stream_is_an_error_event(api: httpx.AsyncClient):
-    response = await api.get(WATCH, params={"count": 5, "fail_after": 2, "code": 9})
+async def test_a_failure_mid_stream_is_an_error_event(
+    api: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+):
+    with caplog.at_level(logging.INFO, logger="services.gateway.access"):
+        response = await api.get(WATCH, params={"count": 5, "fail_after": 2, "code": 9})
+        whole = await api.get(WATCH, params={"count": 1})
     assert response.status_code == 200
     events = _events(response.text)
     assert [name for name, _ in events] == ["message", "message", "error"]
     assert events[-1][1] == {"code": 9, "message": "failed after 2 samples", "details": []}
+    # the access log tells a failed stream from a whole one, though both were a 200
+    logged = [r.fields for r in caplog.records if r.name == "services.gateway.access"]
+    assert [(f["status"], f["grpc_code"]) for f in logged] == [
+        (200, "FAILED_PRECONDITION"),
+        (200, "OK"),
+    ]
+    assert whole.status_code == 200
 
 
 async def test_a_failure_before_the_first_message_is_an_http_error(api: httpx.AsyncClient):

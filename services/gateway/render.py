@@ -3,7 +3,9 @@ from its descriptor (one small function per field), giving what `json_format.Mes
 gives with `always_print_fields_with_no_presence=True` — lowerCamelCase names, enums by name,
 64-bit integers as strings, bytes in base64, NaN and Infinity as strings, the well-known types
 in their JSON forms, every field without presence at its zero value too, fields with presence
-(messages, oneof members, proto3 `optional`) only when set — with keys in field-number order.
+(messages, oneof members, proto3 `optional`) only when set — with keys in field-number order,
+and the entries of maps and Structs sorted by key, as protojson writes them (a map's order
+on the wire is undefined and changes from one process to the next).
 
 One deliberate difference: a `google.protobuf.Value` number that is integral and within ±2^53
 is an integer (`3`, not `3.0`), since records keeps INTEGER fields in a Struct and clients must
@@ -64,8 +66,10 @@ def field_renderer(field: FieldDescriptor) -> Render | None:
         render_value = _value_renderer(value_field)
         render_key = _map_key if key_field.type == FieldDescriptor.TYPE_BOOL else str
         if render_value is None:
-            return lambda entries: {render_key(key): entries[key] for key in entries}
-        return lambda entries: {render_key(key): render_value(entries[key]) for key in entries}
+            return lambda entries: {render_key(key): entries[key] for key in sorted(entries)}
+        return lambda entries: {
+            render_key(key): render_value(entries[key]) for key in sorted(entries)
+        }
     render = _value_renderer(field)
     if field.is_repeated:
         if render is None:
@@ -237,7 +241,7 @@ def _value(message: Any) -> Any:
 def _struct(message: Any) -> dict[str, Any]:
     document = {}
     fields = message.fields
-    for key in fields:
+    for key in sorted(fields):
         value = fields[key]
         # text, the most common value, without a call to _value
         is_text = value.WhichOneof("kind") == "string_value"

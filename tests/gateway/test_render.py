@@ -105,6 +105,22 @@ def test_keys_follow_the_field_numbers(echo: SimpleNamespace):
     assert numbers == sorted(numbers)
 
 
+def test_map_and_struct_entries_come_sorted_by_key(echo: SimpleNamespace):
+    """A map's order on the wire is undefined and changes from one process to the next: the
+    same message must still be the same text."""
+    keys = ["name", "email", "message", "b", "a"]
+    for order in (keys, list(reversed(keys))):
+        sample = echo.pb2.Sample()
+        for key in order:
+            sample.scores[key] = len(key)
+            sample.headers[key] = key
+        data = struct_pb2.Struct()
+        data.update({key: key for key in order})
+        document = to_document(sample)
+        assert list(document["scores"]) == list(document["headers"]) == sorted(keys)
+        assert list(to_document(data)) == sorted(keys)
+
+
 @pytest.mark.parametrize("number", [math.nan, math.inf, -math.inf])
 def test_a_value_that_json_cannot_hold_fails_as_with_json_format(number: float):
     record = records_pb2.Record()

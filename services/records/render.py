@@ -4,6 +4,7 @@ rendered by its field type, so an INTEGER stays an integer)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from google.protobuf import struct_pb2
@@ -35,6 +36,13 @@ def fill_record(message: records_pb2.Record, record: StoredRecord) -> None:
             fields[key].string_value = value
         else:
             message.data[key] = value
+
+
+def add_records(container: Any, records: Iterable[StoredRecord]) -> None:
+    """Appends `records` to a repeated Record field (a response's `records`), each filled in
+    place."""
+    for record in records:
+        fill_record(container.add(), record)
 
 
 def to_json(record: StoredRecord) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from joist.v1 import records_pb2, records_pb2_grpc
 from services.common.auth import current_caller
 from services.common.database import DatabaseExecutor
 from services.common.errors import InvalidArgument
-from services.records.render import fill_record, to_proto
+from services.records.render import add_records, to_proto
 from services.records.repository import NewRecord, RecordsRepository
 
 
@@ -45,8 +45,7 @@ class RecordsServicer(records_pb2_grpc.RecordsServiceServicer):
         create = partial(self._repository.batch_create, caller=current_caller())
         records = await self._executor.write(create, request.collection, items)
         response = records_pb2.BatchCreateRecordsResponse()
-        for record in records:
-            fill_record(response.records.add(), record)
+        add_records(response.records, records)
         return response
 
     async def GetRecord(
@@ -68,8 +67,7 @@ class RecordsServicer(records_pb2_grpc.RecordsServiceServicer):
             request.order_by,
         )
         response = records_pb2.ListRecordsResponse(next_page_token=page.next_page_token)
-        for record in page.records:
-            fill_record(response.records.add(), record)
+        add_records(response.records, page.records)
         return response
 
     async def UpdateRecord(

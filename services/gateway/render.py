@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import datetime
 import math
+import operator
 from collections.abc import Callable
 from typing import Any
 
@@ -90,22 +91,39 @@ def _compile_message(descriptor: Descriptor) -> Render:
     if render is not None:
         _renderers[descriptor] = render
         return render
-    # (JSON name, attribute, renderer or None, has presence)
-    fields: list[tuple[str, str, Render | None, bool]] = []
+    # Filled in once the renderer is registered (a type may contain itself): every field's
+    # JSON name, a getter of all their values in one call, and the fields that need more than
+    # their value as it is: a renderer, or presence to check. (JSON name, attribute, renderer
+    # or None, has presence)
+    names: list[str] = []
+    getters: list[Callable[[Any], tuple[Any, ...]]] = []
+    special: list[tuple[str, str, Render | None, bool]] = []
 
     def render_message(message: Any) -> dict[str, Any]:
-        document = {}
-        for name, attr, render_field, presence in fields:
+        document = dict(zip(names, getters[0](message), strict=True))
+        for name, attr, render_field, presence in special:
             if presence and not message.HasField(attr):
-                continue
-            value = getattr(message, attr)
-            document[name] = value if render_field is None else render_field(value)
+                del document[name]
+            elif render_field is not None:
+                document[name] = render_field(document[name])
         return document
 
-    _renderers[descriptor] = render_message  # before its fields: a type may contain itself
-    for field in sorted(descriptor.fields, key=lambda field: field.number):
-        fields.append((field.json_name, field.name, field_renderer(field), field.has_presence))
+    _renderers[descriptor] = render_message
+    fields = sorted(descriptor.fields, key=lambda field: field.number)
+    names.extend(field.json_name for field in fields)
+    getters.append(_values_getter([field.name for field in fields]))
+    for field in fields:
+        render_field = field_renderer(field)
+        if render_field is not None or field.has_presence:
+            special.append((field.json_name, field.name, render_field, field.has_presence))
     return render_message
+
+
+def _values_getter(attributes: list[str]) -> Callable[[Any], tuple[Any, ...]]:
+    """The values of `attributes` of a message as a tuple, in one call."""
+    if len(attributes) > 1:
+        return operator.attrgetter(*attributes)
+    return lambda message: tuple(getattr(message, attribute) for attribute in attributes)
 
 
 def _wrapper_renderer(value_field: FieldDescriptor) -> Render:
@@ -243,9 +261,9 @@ def _struct(message: Any) -> dict[str, Any]:
     fields = message.fields
     for key in sorted(fields):
         value = fields[key]
-        # text, the most common value, without a call to _value
-        is_text = value.WhichOneof("kind") == "string_value"
-        document[key] = value.string_value if is_text else _value(value)
+        # text, the most common value, without a call to _value (which sorts out the rest,
+        # the empty text included)
+        document[key] = value.string_value or _value(value)
     return document
 
 

@@ -6,11 +6,12 @@ into RFC 3339 strings and protobuf Timestamps.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from google.protobuf import timestamp_pb2
 
 _EPOCH = datetime(1970, 1, 1)
+_MICROSECOND = timedelta(microseconds=1)
 
 
 def utc_now() -> datetime:
@@ -20,6 +21,11 @@ def utc_now() -> datetime:
 
 def _naive_utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo is None else moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def epoch_micros(moment: datetime) -> int:
+    """Microseconds from the Unix epoch to `moment` (naive: UTC)."""
+    return ((moment if moment.tzinfo is None else _naive_utc(moment)) - _EPOCH) // _MICROSECOND
 
 
 def rfc3339(moment: datetime) -> str:
@@ -40,6 +46,6 @@ def set_timestamp(target: timestamp_pb2.Timestamp, moment: datetime) -> None:
     """Sets `target` (a message's Timestamp field, in place: no copy) to `moment` (naive: UTC),
     from whole days, seconds and microseconds: `Timestamp.FromDatetime` costs several times
     more, which lists of records pay per row."""
-    since = _naive_utc(moment) - _EPOCH
+    since = (moment if moment.tzinfo is None else _naive_utc(moment)) - _EPOCH
     target.seconds = since.days * 86_400 + since.seconds
     target.nanos = since.microseconds * 1000

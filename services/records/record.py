@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
 from datetime import datetime
 from typing import Any, NamedTuple
+
+from services.common.timestamps import epoch_micros
 
 
 class StoredRecord(NamedTuple):
@@ -20,6 +21,8 @@ class StoredRecord(NamedTuple):
 
     @property
     def etag(self) -> str:
-        """Changes whenever the record changes (it is derived from id and update time)."""
-        seed = f"{self.id}/{self.update_time.isoformat()}".encode()
-        return hashlib.blake2b(seed, digest_size=8).hexdigest()
+        """Changes whenever the record changes: its update time (naive UTC), in microseconds
+        since the epoch, in hex. Every update of a record sets a time strictly later than its
+        last, so no two versions share an etag; a hash of it would cost three times more on
+        every record of a list and tell a client nothing it cannot read in `updateTime`."""
+        return format(epoch_micros(self.update_time), "x")

@@ -9,6 +9,7 @@ its type once.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -34,15 +35,19 @@ class RowReader:
         self.selection = peewee.SQL(", ".join(f'"{field.column_name}"' for field in fields))
         position = {name: i for i, name in enumerate(self.attributes)}
         self._collection = spec.name
+        sqlite = isinstance(model._meta.database, peewee.SqliteDatabase)
         self._converters = tuple(
-            (i, convert) for i, field in enumerate(fields) if (convert := _converter(field))
+            (i, convert)
+            for i, field in enumerate(fields)
+            if (convert := _converter(field, sqlite)) is not None
         )
         self._data = tuple(
             (field.name, position[attribute(field.name)], value_renderer(field))
             for field in spec.fields
         )
-        self._system = tuple(position[name] for name in ("id", "create_time", "update_time"))
-        self._owner = position["owner"]
+        self._system = operator.itemgetter(
+            *(position[name] for name in ("id", "create_time", "update_time", "owner"))
+        )
 
     def values(self, row: Sequence[Any]) -> list[Any]:
         """The Python values of a row as the cursor gave it, by column position."""
@@ -59,8 +64,7 @@ class RowReader:
             value = values[i]
             if value is not None:
                 data[name] = value if render is None else render(value)
-        record_id, created, updated = (values[i] for i in self._system)
-        owner = values[self._owner]
+        record_id, created, updated, owner = self._system(values)
         return StoredRecord(record_id, self._collection, created, updated, owner, data)
 
     def record_of(self, values: Mapping[str, Any]) -> StoredRecord:
@@ -89,15 +93,14 @@ def reader(spec: CollectionSpec, model: type[RecordRow]) -> RowReader:
     return found
 
 
-def _converter(field: peewee.Field) -> Convert | None:
+def _converter(field: peewee.Field, sqlite: bool) -> Convert | None:
+    """What a column's value needs to become its Python value: SQLite keeps times as
+    `YYYY-MM-DD HH:MM:SS[.ffffff]` text and booleans as integers; the drivers of other
+    databases hand out datetimes and booleans."""
+    if not sqlite:
+        return None
     if isinstance(field, peewee.DateTimeField):
-        return _datetime
+        return datetime.fromisoformat
     if isinstance(field, peewee.BooleanField):
         return bool
     return None
-
-
-def _datetime(value: Any) -> datetime:
-    """A stored time: SQLite keeps `YYYY-MM-DD HH:MM:SS[.ffffff]` text, drivers of other
-    databases hand out datetimes."""
-    return value if isinstance(value, datetime) else datetime.fromisoformat(value)

@@ -80,8 +80,14 @@ def after_commit(callback: Callable[[], None]) -> None:
 
 
 @contextlib.contextmanager
-def write_transaction(db: peewee.Database) -> Iterator[None]:
+def write_transaction(db: peewee.Database, durable: bool = True) -> Iterator[None]:
     """A transaction that holds the write lock from its first statement.
+
+    `durable=False` commits without waiting for the disk (SQLite: `synchronous=NORMAL` for that
+    commit, whose WAL frames the next durable commit syncs; PostgreSQL: `synchronous_commit`
+    off), for writes that may be lost to a power cut or an OS crash, never torn: a crash of the
+    process alone loses nothing. The outbox relay's bookkeeping uses it; a nested transaction
+    follows the outer one.
 
     On SQLite, writers of this process first queue on an in-process lock: SQLite's busy handler
     sleep-polls for its lock (up to 100 ms a nap), which starves waiting writers under load,
@@ -103,15 +109,30 @@ def write_transaction(db: peewee.Database) -> Iterator[None]:
     _transaction.db = db
     try:
         if isinstance(db, peewee.SqliteDatabase):
-            with _writer_lock(db), db.atomic("IMMEDIATE"):
+            with _writer_lock(db), _sqlite_sync(db, durable), db.atomic("IMMEDIATE"):
                 yield
         else:
             with db.atomic():
+                if not durable:
+                    db.execute_sql("SET LOCAL synchronous_commit TO OFF")
                 yield
     finally:
         _transaction.callbacks = _transaction.db = None
     for callback in callbacks:
         callback()
+
+
+@contextlib.contextmanager
+def _sqlite_sync(db: peewee.Database, durable: bool) -> Iterator[None]:
+    """SQLite's `synchronous` for one transaction (it may change only outside one)."""
+    if durable:
+        yield
+        return
+    db.execute_sql("PRAGMA synchronous = NORMAL")
+    try:
+        yield
+    finally:
+        db.execute_sql(f"PRAGMA synchronous = {SQLITE_PRAGMAS['synchronous']}")
 
 
 class DatabaseExecutor:

@@ -215,7 +215,7 @@ class OutboxRelay:
         free = m.claimed_until.is_null() | (m.claimed_until < now) | (m.claimed_by == self._owner)
         if not m.select().where(free).exists():  # spare the write lock when nothing waits
             return []
-        with write_transaction(db):
+        with write_transaction(db, durable=False):  # a lost claim only lapses
             query = m.select().where(free).order_by(m.id).limit(self._batch_size)
             if not isinstance(db, peewee.SqliteDatabase):
                 query = query.for_update("FOR UPDATE SKIP LOCKED")
@@ -225,7 +225,9 @@ class OutboxRelay:
         return rows
 
     def _delete(self, ids: list[str]) -> None:
-        with write_transaction(self._model._meta.database):
+        # Not durable: a delete lost to a power cut publishes its events again, which
+        # JetStream's dedupe window and the consumers' event ids absorb.
+        with write_transaction(self._model._meta.database, durable=False):
             self._model.delete().where(self._model.id.in_(ids)).execute()
 
 

@@ -4,6 +4,7 @@ UNAVAILABLE (never INTERNAL), and SQLite writers of one process queue instead of
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from pathlib import Path
 from typing import Any
@@ -83,6 +84,39 @@ def test_sqlite_writers_queue_instead_of_failing(tmp_path: Path):
     for thread in threads:
         thread.join()
     assert Counter.get().value == 400
+
+
+def _durability(db: peewee.Database) -> str:
+    if isinstance(db, peewee.SqliteDatabase):
+        return str(db.execute_sql("PRAGMA synchronous").fetchone()[0])  # 2: FULL, 1: NORMAL
+    return db.execute_sql("SHOW synchronous_commit").fetchone()[0]
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_a_transaction_that_need_not_be_durable_commits_and_the_next_one_is(
+    backend: str, tmp_path: Path
+):
+    with contextlib.ExitStack() as stack:
+        url = (
+            f"sqlite:///{tmp_path}/d.db"
+            if backend == "sqlite"
+            else stack.enter_context(throwaway_database())
+        )
+        db = stack.enter_context(contextlib.closing(open_database(url, pool_size=1)))
+        model = bind(Item, db)
+        db.create_tables([model])
+        durable = _durability(db)
+        assert durable in ("2", "on")
+        seen = []
+        with write_transaction(db, durable=False):
+            model.create(name="relaxed")
+            seen.append(_durability(db))
+        with write_transaction(db):
+            seen.append(_durability(db))
+            model.create(name="durable")
+        assert seen == ["1" if backend == "sqlite" else "off", durable]
+        assert _durability(db) == durable
+        assert sorted(row.name for row in model.select()) == ["durable", "relaxed"]
 
 
 def test_unsupported_urls_are_refused():

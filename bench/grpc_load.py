@@ -8,7 +8,9 @@ seconds; the calls answered in the second window are counted and their latencies
 prints one JSON line: {"calls", "seconds", "p50_ms", "p99_ms", "total_calls"} (the last
 counting the warm-up too, to share out CPU time). Any failed call stops it with an error.
 `--authorization` is sent as the `authorization` metadata of every call (records reads need a
-signed-in caller).
+signed-in caller). With `--pause S`, each task waits a random time (exponential, mean S seconds)
+after each answer before its next call: N tasks together then send calls at random times, about
+N / S per second, the load at which `bench/gateway.py` compares latencies below saturation.
 
 Calls: `create`, `get` and `list` (a page of 50) on records' `contact_messages`, and `echo`: a
 bare unary method on the server of `bench/echo.py`, bytes in and out, no protobuf.
@@ -19,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import random
 import time
 from collections.abc import Awaitable, Callable
 
@@ -62,8 +65,11 @@ def make_call(channel: grpc.aio.Channel, name: str, record_id: str, authorizatio
     return lambda: stub.ListRecords(page, timeout=CALL_TIMEOUT, metadata=metadata)
 
 
-async def run_load(call: Call, concurrency: int, warmup: float, duration: float) -> dict:
-    """Keeps `concurrency` calls in flight; measures the window after the warm-up."""
+async def run_load(
+    call: Call, concurrency: int, warmup: float, duration: float, pause: float = 0.0
+) -> dict:
+    """Keeps `concurrency` calls in flight (each task pausing a random time of mean `pause`
+    seconds between calls when `pause` is set); measures the window after the warm-up."""
     began = time.perf_counter()
     start, stop = began + warmup, began + warmup + duration
     latencies: list[float] = []
@@ -77,6 +83,8 @@ async def run_load(call: Call, concurrency: int, warmup: float, duration: float)
             total += 1
             if sent >= start and answered <= stop:
                 latencies.append(answered - sent)
+            if pause:
+                await asyncio.sleep(random.expovariate(1 / pause))
 
     async with asyncio.TaskGroup() as group:
         for _ in range(concurrency):
@@ -94,7 +102,7 @@ async def main_async(args: argparse.Namespace) -> dict:
     async with grpc.aio.insecure_channel(args.target, options=CHANNEL_OPTIONS) as channel:
         await asyncio.wait_for(channel.channel_ready(), CALL_TIMEOUT)
         call = make_call(channel, args.call, args.id, args.authorization)
-        return await run_load(call, args.concurrency, args.warmup, args.duration)
+        return await run_load(call, args.concurrency, args.warmup, args.duration, args.pause)
 
 
 def main() -> None:
@@ -106,6 +114,9 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--warmup", type=float, default=2.0, help="seconds, not measured")
     parser.add_argument("--duration", type=float, default=10.0, help="seconds measured")
+    parser.add_argument(
+        "--pause", type=float, default=0.0, help="mean seconds each task waits between calls"
+    )
     print(json.dumps(asyncio.run(main_async(parser.parse_args()))))
 
 

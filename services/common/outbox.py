@@ -12,9 +12,11 @@ publishes them at once, without reading them back; a sweep every `poll_interval`
 whatever else waits (rows of a failed publish, of another replica, of a crash), oldest first,
 and the hand-off is used only while that backlog is empty, so that a record's events never
 overtake each other. Each event goes out with `Nats-Msg-Id` = event id and its row is deleted
-after JetStream's ack, in batches of at most `batch_size`. A crash between publish and delete
-re-publishes the same id, which JetStream drops inside its duplicate window; consumers dedupe
-by event id beyond it. While NATS is down, rows wait and the relay retries with capped backoff.
+after JetStream's ack: the rows published within `DELETE_EVERY` seconds (at most `batch_size`)
+together, in one transaction that need not wait for the disk, and before any sweep. A crash
+between publish and delete re-publishes the same ids, which JetStream drops inside its
+duplicate window; consumers dedupe by event id beyond it. While NATS is down, rows wait and
+the relay retries with capped backoff.
 
 Several replicas share one outbox without publishing each other's rows twice: a row is
 claimed for a lease (`claimed_by`, `claimed_until`) — at insert by the relay of the process
@@ -105,6 +107,9 @@ def enqueue(model: type[OutboxRow], events: Iterable[Event]) -> None:
         after_commit(partial(relay.committed, batch))
 
 
+DELETE_EVERY = 0.05  # seconds a published row may wait to be deleted with the next ones
+
+
 class OutboxRelay:
     """Publishes outbox rows to JetStream: events handed over at commit at once, the rest by a
     sweep every `poll_interval`."""
@@ -127,6 +132,8 @@ class OutboxRelay:
         self._batch_size = batch_size
         self._wake = asyncio.Event()
         self._fresh: list[Event] = []
+        self._published: list[str] = []  # ids of rows JetStream acknowledged, to delete
+        self._delete_at = 0.0  # when they are deleted at the latest (loop time)
         self._backlog = True  # until a sweep finds the outbox drained
         self._loop: asyncio.AbstractEventLoop | None = None
         self._owner = owner or new_id()
@@ -151,27 +158,40 @@ class OutboxRelay:
         js = await self._broker.jetstream()
         backoff = 0.1
         next_sweep = 0.0
-        while True:
-            self._wake.clear()
-            fresh, self._fresh = self._fresh, []
-            try:
-                if fresh and not self._backlog:
-                    await self._publish(js, fresh)
-                if self._backlog or self._loop.time() >= next_sweep:
-                    self._backlog = await self._sweep(js)
-                    next_sweep = self._loop.time() + self._poll_interval
-            except (TimeoutError, nats.errors.Error, Unavailable) as exc:
-                self._backlog = True
-                log.warning("outbox relay failed, retrying in %.1fs: %s", backoff, exc)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 5.0)
-                continue
-            backoff = 0.1
-            if self._backlog:
-                continue
-            with contextlib.suppress(TimeoutError):
-                timeout = max(next_sweep - self._loop.time(), 0.0)
-                await asyncio.wait_for(self._wake.wait(), timeout)
+        try:
+            while True:
+                self._wake.clear()
+                fresh, self._fresh = self._fresh, []
+                try:
+                    if fresh and not self._backlog:
+                        await self._publish(js, fresh)
+                    if self._backlog or self._loop.time() >= next_sweep:
+                        await self._delete_published()  # or the sweep would take them again
+                        self._backlog = await self._sweep(js)
+                        next_sweep = self._loop.time() + self._poll_interval
+                    if self._published and (
+                        self._loop.time() >= self._delete_at
+                        or len(self._published) >= self._batch_size
+                    ):
+                        await self._delete_published()
+                except (TimeoutError, nats.errors.Error, Unavailable) as exc:
+                    self._backlog = True
+                    log.warning("outbox relay failed, retrying in %.1fs: %s", backoff, exc)
+                    await asyncio.sleep(backoff)
+                    backoff = min(backoff * 2, 5.0)
+                    continue
+                backoff = 0.1
+                if self._backlog:
+                    continue
+                wake_at = min(next_sweep, self._delete_at) if self._published else next_sweep
+                with contextlib.suppress(TimeoutError):
+                    timeout = max(wake_at - self._loop.time(), 0.0)
+                    await asyncio.wait_for(self._wake.wait(), timeout)
+        except asyncio.CancelledError:
+            # stopping: rows left behind would only be published again at the next start
+            with contextlib.suppress(Exception):
+                await self._delete_published()
+            raise
 
     async def _sweep(self, js: nats.js.JetStreamContext) -> bool:
         """Publishes the oldest waiting rows; True while more wait."""
@@ -180,8 +200,8 @@ class OutboxRelay:
         return len(rows) == self._batch_size
 
     async def _publish(self, js: nats.js.JetStreamContext, items: list[Any]) -> None:
-        """Publishes events or rows (both have id, subject, payload) and deletes the rows of
-        those JetStream acknowledged."""
+        """Publishes events or rows (both have id, subject, payload) and marks the rows of
+        those JetStream acknowledged for deletion."""
         if not items:
             return
         results = await asyncio.gather(
@@ -203,9 +223,17 @@ class OutboxRelay:
         # Delete only the published prefix: later rows go again, in order, and JetStream
         # drops the copies that did get through.
         if failed_at:
-            await self._executor.run(self._delete, [item.id for item in items[:failed_at]])
+            if not self._published:
+                self._delete_at = self._loop.time() + DELETE_EVERY  # type: ignore[union-attr]
+            self._published.extend(item.id for item in items[:failed_at])
         if failed_at < len(items):
             raise results[failed_at]
+
+    async def _delete_published(self) -> None:
+        """Deletes the rows published so far, in one transaction."""
+        if self._published:
+            await self._executor.run(self._delete, self._published)
+            self._published = []
 
     def _claim(self) -> list[OutboxRow]:
         """Claims the oldest rows that no live replica holds (its own included)."""

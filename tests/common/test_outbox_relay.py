@@ -12,6 +12,7 @@ import nats
 import pytest
 
 from services.cli.processes import NatsServer, free_port
+from services.common import outbox as outbox_module
 from services.common.broker import STREAM, Broker, ensure_stream
 from services.common.config import NatsConfig
 from services.common.database import DatabaseExecutor, open_database, write_transaction
@@ -119,6 +120,62 @@ async def test_commits_are_published_at_once_and_rollbacks_never(tmp_path, nats_
         for task in tasks:
             task.cancel()
         await broker.close()
+
+
+async def _empty(outbox, seconds: float = 2.0) -> bool:
+    for _ in range(int(seconds / 0.05)):
+        if outbox.select().count() == 0:
+            return True
+        await asyncio.sleep(0.05)
+    return outbox.select().count() == 0
+
+
+async def test_rows_published_close_together_are_deleted_together(tmp_path, nats_server):
+    db, outbox, broker, relay = _relay(tmp_path, nats_server.url, poll_interval=60)
+    deletes: list[list[str]] = []
+    delete = relay._delete
+
+    def counted(ids: list[str]) -> None:
+        deletes.append(list(ids))
+        delete(ids)
+
+    relay._delete = counted  # type: ignore[method-assign]
+    tasks = [asyncio.create_task(broker.connect()), asyncio.create_task(relay.run())]
+    try:
+        await asyncio.wait_for(broker.jetstream(), 10)
+        await asyncio.sleep(0.2)  # the first sweep found the outbox empty
+        events = [make_event("records.posts.created", "test", {"n": i}) for i in range(10)]
+        for event in events:  # ten commits, each handed to the relay on its own
+            await asyncio.to_thread(_write, db, outbox, [event])
+        messages = await stream_messages(nats_server.url, "joist.events.>", 10, wait=5)
+        assert [m.headers["Nats-Msg-Id"] for m in messages] == [e.id for e in events]
+        assert await _empty(outbox)
+        assert sorted(id_ for ids in deletes for id_ in ids) == sorted(e.id for e in events)
+        assert len(deletes) < len(events)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await broker.close()
+
+
+async def test_a_relay_stopping_deletes_what_it_published(tmp_path, nats_server, monkeypatch):
+    monkeypatch.setattr(outbox_module, "DELETE_EVERY", 60.0)  # only the stop deletes it
+    db, outbox, broker, relay = _relay(tmp_path, nats_server.url, poll_interval=60)
+    tasks = [asyncio.create_task(broker.connect()), asyncio.create_task(relay.run())]
+    try:
+        await asyncio.wait_for(broker.jetstream(), 10)
+        await asyncio.sleep(0.2)
+        event = make_event("records.posts.created", "test", {"n": 1})
+        await asyncio.to_thread(_write, db, outbox, [event])
+        await stream_messages(nats_server.url, "joist.events.>", 1, wait=2)
+        await asyncio.sleep(0.2)
+        assert outbox.select().count() == 1  # published, its delete waiting
+    finally:
+        tasks[1].cancel()
+        await asyncio.gather(tasks[1], return_exceptions=True)
+        tasks[0].cancel()
+        await broker.close()
+    assert outbox.select().count() == 0
 
 
 def test_replicas_claim_disjoint_rows_and_take_over_expired_leases(database_url: str):

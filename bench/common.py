@@ -1,14 +1,17 @@
 """What the benchmarks share: a Joist stack on 127.0.0.1 without proxies, percentiles, the
-report's tables, progress lines, and a SIGTERM that unwinds like Ctrl-C."""
+report's tables, progress lines, and a run that SIGTERM or Ctrl-C unwinds (exit status 130)."""
 
 from __future__ import annotations
 
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 from tests.support.stack import SERVICES, Stack
+
+T = TypeVar("T")
 
 PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "grpc_proxy")
 
@@ -67,3 +70,14 @@ def stop_on_sigterm() -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, interrupt)
+
+
+def run_to_the_end(run: Callable[[], T]) -> T:
+    """`run()` with SIGTERM unwinding like Ctrl-C; either ends the bench with status 130 once
+    the cleanup has stopped every process it started."""
+    stop_on_sigterm()
+    try:
+        return run()
+    except KeyboardInterrupt:
+        print("interrupted; every process it started is stopped", file=sys.stderr)
+        raise SystemExit(130) from None

@@ -29,7 +29,6 @@ import contextlib
 import os
 import platform
 import re
-import sys
 import tempfile
 import time
 import uuid
@@ -46,7 +45,7 @@ from bench.common import (
     ms,
     percentile,
     progress,
-    stop_on_sigterm,
+    run_to_the_end,
     table,
 )
 from bench.http import JsonPoster
@@ -418,12 +417,7 @@ def environment() -> str:
 
 def main() -> None:
     began = time.monotonic()
-    stop_on_sigterm()
-    try:
-        results = run()
-    except KeyboardInterrupt:
-        print("interrupted; every process it started is stopped", file=sys.stderr)
-        raise SystemExit(130) from None
+    results = run_to_the_end(run)
     print(f"Joist Contact Us benchmark\n{environment()}\n")
     print(creates_report(results.creates) + "\n")
     print(emails_report(results.sequential, results.concurrent) + "\n")

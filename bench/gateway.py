@@ -56,7 +56,7 @@ from pathlib import Path
 
 import grpc
 
-from bench.common import dump_logs, local_stack, progress, stop_on_sigterm, table
+from bench.common import dump_logs, local_stack, progress, run_to_the_end, table
 from bench.grpc_load import CHANNEL_OPTIONS, COLLECTION, CONTACT, create_request
 from joist.v1 import records_pb2_grpc
 from services.cli.processes import die_with_parent, free_port, wait_for_port
@@ -451,12 +451,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     if shutil.which("wrk") is None:
         raise SystemExit(WRK_HINT)
     began = time.monotonic()
-    stop_on_sigterm()
-    try:
-        results = run(settings)
-    except KeyboardInterrupt:
-        print("interrupted; every process it started is stopped", file=sys.stderr)
-        raise SystemExit(130) from None
+    results = run_to_the_end(partial(run, settings))
     print(f"Joist gateway benchmark\n{environment(settings)}\n")
     print(figures_report(results) + "\n")
     print("Goals (issue 4): gateway vs direct gRPC to records, and vs the bare gRPC echo\n")

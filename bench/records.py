@@ -59,7 +59,7 @@ import grpc
 import peewee
 from google.protobuf import json_format, struct_pb2
 
-from bench.common import local_stack, ms, percentile, progress, stop_on_sigterm, table
+from bench.common import local_stack, ms, percentile, progress, run_to_the_end, table
 from bench.contact import Load, measure_load
 from bench.grpc_load import CHANNEL_OPTIONS
 from joist.v1 import collections_pb2, collections_pb2_grpc, records_pb2, records_pb2_grpc
@@ -691,12 +691,7 @@ def arguments(argv: Sequence[str] | None = None) -> tuple[Settings, list[str]]:
 def main(argv: Sequence[str] | None = None) -> None:
     began = time.monotonic()
     settings, backends = arguments(argv)
-    stop_on_sigterm()
-    try:
-        results = [run(backend, settings) for backend in backends]
-    except KeyboardInterrupt:
-        print("interrupted; every process it started is stopped", file=sys.stderr)
-        raise SystemExit(130) from None
+    results = run_to_the_end(lambda: [run(backend, settings) for backend in backends])
     print(f"Joist records benchmark, {settings.rows:,} rows listed\n{environment()}\n")
     print(creates_report(results, settings) + "\n")
     print(fill_report(results) + "\n")

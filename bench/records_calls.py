@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,7 +23,7 @@ from typing import Any
 
 import grpc
 
-from bench.common import local_stack, progress, stop_on_sigterm, table
+from bench.common import local_stack, progress, run_to_the_end, table
 from bench.gateway import SEED_RECORDS, process_cpu
 from bench.grpc_load import CALL_TIMEOUT, CHANNEL_OPTIONS, make_call, run_load
 from tests.support.stack import Stack
@@ -93,12 +92,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--duration", type=float, default=10.0, help="seconds measured per row")
     parser.add_argument("--log-level", default="WARNING", help="records' JOIST_LOG_LEVEL")
     args = parser.parse_args(argv)
-    stop_on_sigterm()
-    try:
-        rows = run(args)
-    except KeyboardInterrupt:
-        print("interrupted; every process it started is stopped", file=sys.stderr)
-        raise SystemExit(130) from None
+    rows = run_to_the_end(lambda: run(args))
     header = ["call", "calls/s", "p50 ms", "p99 ms", "records cpu ms/call"]
     print(f"records over gRPC, admin token, concurrency {args.concurrency}, SQLite\n")
     print(table(header, rows))

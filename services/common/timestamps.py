@@ -25,7 +25,7 @@ def _naive_utc(moment: datetime) -> datetime:
 
 def epoch_micros(moment: datetime) -> int:
     """Microseconds from the Unix epoch to `moment` (naive: UTC)."""
-    return ((moment if moment.tzinfo is None else _naive_utc(moment)) - _EPOCH) // _MICROSECOND
+    return (_naive_utc(moment) - _EPOCH) // _MICROSECOND
 
 
 def rfc3339(moment: datetime) -> str:
@@ -46,6 +46,6 @@ def set_timestamp(target: timestamp_pb2.Timestamp, moment: datetime) -> None:
     """Sets `target` (a message's Timestamp field, in place: no copy) to `moment` (naive: UTC),
     from whole days, seconds and microseconds: `Timestamp.FromDatetime` costs several times
     more, which lists of records pay per row."""
-    since = (moment if moment.tzinfo is None else _naive_utc(moment)) - _EPOCH
+    since = _naive_utc(moment) - _EPOCH
     target.seconds = since.days * 86_400 + since.seconds
     target.nanos = since.microseconds * 1000

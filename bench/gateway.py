@@ -17,7 +17,10 @@ measures at concurrency 1, 16 and 64, each row after a warm-up:
   channel, measured the way wrk measures: calls answered in the window, p50/p99 of their
   latencies);
 - at 16 and 64, both paths again at half the lower of their two rates (each connection pausing
-  a random time between calls): "paced" rows, whose latencies are compared below saturation.
+  a random time between calls): "paced" rows, whose latencies are compared below saturation;
+- at 16 and 64, wrk through `bench/null_gateway.py` instead of the gateway: uvicorn and one
+  gRPC call to records per request, no other work, a fixed reply. Its rate is the most any
+  gateway in Python reaches in front of records, printed beside the gateway's ratio to the echo.
 
 Every call to records, through the gateway or direct, carries the stack admin's token. The
 services log at INFO, as shipped, so each request also writes its access-log lines.
@@ -210,17 +213,18 @@ def accounted(run: Callable[[], Figures], servers: dict[str, int]) -> Row:
 
 
 @contextlib.contextmanager
-def echo_server() -> Iterator[tuple[str, int]]:
-    """The echo server's target and pid."""
+def child_server(module: str, *args: str) -> Iterator[tuple[int, int]]:
+    """`python -m module --port PORT *args` on a free port, until the block ends: its port
+    and pid."""
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "bench.echo", "--port", str(port)],
+        [sys.executable, "-m", module, "--port", str(port), *args],
         cwd=ROOT,
         preexec_fn=die_with_parent,
     )
     try:
         wait_for_port(port, 15, process)
-        yield f"127.0.0.1:{port}", process.pid
+        yield port, process.pid
     finally:
         process.terminate()
         try:
@@ -268,9 +272,11 @@ def seed(target: str, authorization: str) -> str:
 Results = dict[tuple[str, int, str], Row]  # (call, concurrency, path) -> row
 PATHS = ("direct", "gateway")
 PACED = {path: f"{path} paced" for path in PATHS}
+# At 16 and 64, wrk through bench/null_gateway.py: the rate of a gateway that does no work
+NULL_GATEWAY = "null gateway"
 
 
-def measure(stack: Stack, echo: tuple[str, int], settings: Settings) -> Results:
+def measure(stack: Stack, echo: tuple[int, int], settings: Settings) -> Results:
     records = stack.grpc_target("records")
     token = stack.bearer()["authorization"]  # the admin's, valid for an hour
     record_id = seed(records, token)
@@ -278,18 +284,19 @@ def measure(stack: Stack, echo: tuple[str, int], settings: Settings) -> Results:
         "gateway": stack.processes["gateway"].pid,
         "server": stack.processes["records"].pid,
     }
-    urls = {
-        "create": stack.base_url + RECORDS_PATH,
-        "get": f"{stack.base_url}{RECORDS_PATH}/{record_id}",
-        "list": f"{stack.base_url}{RECORDS_PATH}?page_size=50",
+    paths = {
+        "create": RECORDS_PATH,
+        "get": f"{RECORDS_PATH}/{record_id}",
+        "list": f"{RECORDS_PATH}?page_size=50",
     }
     results: Results = {}
     for call in settings.calls:
         body = json.dumps(CONTACT) if call == "create" else ""
         for level in settings.levels:
+            url = stack.base_url + paths[call]
             loads = {
                 "direct": partial(run_grpc, records, call, record_id, level, settings, token),
-                "gateway": partial(run_wrk, urls[call], level, body=body, authorization=token),
+                "gateway": partial(run_wrk, url, level, body=body, authorization=token),
             }
             for path in PATHS:
                 progress(f"{call} at concurrency {level}: {path}")
@@ -301,12 +308,20 @@ def measure(stack: Stack, echo: tuple[str, int], settings: Settings) -> Results:
                 progress(f"{call} at concurrency {level}: {path} at {rate:.0f}/s")
                 paced = partial(loads[path], pause=level / rate)
                 results[call, level, PACED[path]] = measured(paced, path, settings, servers)
-    echo_target, echo_pid = echo
+            progress(f"{call} at concurrency {level}: {NULL_GATEWAY}")
+            with child_server(
+                "bench.null_gateway", "--target", records, "--call", call, "--id", record_id
+            ) as (port, pid):
+                null_url = f"http://127.0.0.1:{port}{paths[call]}"
+                null = partial(run_wrk, null_url, level, body=body, authorization=token)
+                null_servers = {"gateway": pid, "server": servers["server"]}
+                row = measured(null, "gateway", settings, null_servers)
+                results[call, level, NULL_GATEWAY] = row
+    echo_port, echo_pid = echo
     for level in settings.levels:
         progress(f"bare echo at concurrency {level}")
-        results["echo", level, "echo"] = accounted(
-            partial(run_grpc, echo_target, "echo", "", level, settings, ""), {"server": echo_pid}
-        )
+        echo_load = partial(run_grpc, f"127.0.0.1:{echo_port}", "echo", "", level, settings, "")
+        results["echo", level, "echo"] = accounted(echo_load, {"server": echo_pid})
     return results
 
 
@@ -328,7 +343,7 @@ def run(settings: Settings) -> Results:
         progress("starting nats-server, records, the gateway and the echo server")
         stack = start_stack(Path(folder), settings)
         cleanup.callback(stack.stop)
-        echo = cleanup.enter_context(echo_server())
+        echo = cleanup.enter_context(child_server("bench.echo"))
         try:
             return measure(stack, echo, settings)
         except Exception:
@@ -384,6 +399,7 @@ def goals_report(results: Results, settings: Settings) -> str:
             # be if the servers alone had the CPUs, whatever else runs on the machine.
             cpu_of_direct = direct.server_cpu_ms / gateway.server_cpu_ms
             cpu_of_echo = echo.server_cpu_ms / gateway.server_cpu_ms
+            null = results.get((call, level, NULL_GATEWAY))
             rows.append(
                 [
                     call,
@@ -392,6 +408,7 @@ def goals_report(results: Results, settings: Settings) -> str:
                     f"{added:+.2f} {verdict(added < MAX_ADDED_P50_MS)}",
                     saturated,
                     f"{of_echo:.0%} (>= {goal:.0%}) {verdict(of_echo >= goal)}" if judged else "-",
+                    f"{null.rate / echo.rate:.0%}" if null else "-",
                     f"{cpu_of_direct:.0%} {verdict(cpu_of_direct >= MIN_OF_DIRECT)}",
                     f"{cpu_of_echo:.0%} {verdict(cpu_of_echo >= goal)}" if judged else "-",
                 ]
@@ -403,6 +420,7 @@ def goals_report(results: Results, settings: Settings) -> str:
         f"added p50 ms < {MAX_ADDED_P50_MS:g}",
         "saturated",
         "gw/echo req/s",
+        "null gw/echo",
         "by cpu: gw/direct",
         "gw/echo",
     ]
@@ -413,7 +431,10 @@ def goals_report(results: Results, settings: Settings) -> str:
         "\n 64, where every call queues for the CPUs and a path's p50 is about N / its rate;"
         "\n by cpu: the throughput ratios from the servers' CPU ms per call, load generators"
         "\n left out: they hold when other work shares the machine, the measured rates do not;"
-        "\n the echo ratios are set for 16 and 64, not judged at 1)"
+        "\n the echo ratios are set for 16 and 64, not judged at 1; null gw/echo: the same"
+        "\n ratio through bench/null_gateway.py, a gateway that does no work: one HTTP"
+        "\n exchange and one gRPC call per request, a fixed reply, so the most any Python"
+        "\n gateway can reach in front of this records)"
     )
 
 

@@ -3,7 +3,8 @@ password changes.
 
 Login attempts are limited per account and per client address (token buckets, per replica;
 RESOURCE_EXHAUSTED with a retry delay past the limit). The client address is the one the
-gateway forwards (`x-forwarded-for`), else the gRPC peer.
+gateway forwards (`x-forwarded-for`), else the gRPC peer. Any caller could send that metadata:
+on Kubernetes a NetworkPolicy (deploy/k8s/base/records.yaml) lets only the gateway connect.
 """
 
 from __future__ import annotations

@@ -257,6 +257,39 @@ def test_services_and_gateway_targets_agree() -> None:
             assert target == f"{upstream}:{services[upstream]['spec']['ports'][0]['port']}"
 
 
+def test_only_the_gateway_reaches_its_upstreams() -> None:
+    """Each service the gateway calls takes connections on its gRPC port from gateway pods
+    only (records believes the x-forwarded-for they send); nothing isolates the gateway."""
+    docs = documents([BASE])
+    deployments = of_kind(docs, "Deployment")
+    policies = of_kind(docs, "NetworkPolicy")
+    pod_labels = {n: d["spec"]["template"]["metadata"]["labels"] for n, d in deployments.items()}
+    gateway_pods = deployments["gateway"]["spec"]["selector"]["matchLabels"]
+    upstreams = {
+        field.name.removesuffix("_target")
+        for field in dataclasses.fields(GatewayConfig)
+        if field.name.endswith("_target")
+    }
+    selected = {
+        name
+        for policy in policies.values()
+        for name, labels in pod_labels.items()
+        if policy["spec"]["podSelector"]["matchLabels"].items() <= labels.items()
+    }
+    assert selected == upstreams
+    for upstream in upstreams:
+        spec = policies[upstream]["spec"]
+        assert spec["podSelector"]["matchLabels"].items() <= pod_labels[upstream].items()
+        assert spec["policyTypes"] == ["Ingress"]
+        assert spec["ingress"] == [
+            {
+                "from": [{"podSelector": {"matchLabels": gateway_pods}}],
+                "ports": [{"port": "grpc", "protocol": "TCP"}],
+            }
+        ], upstream
+        assert "grpc" in {p["name"] for p in container(deployments[upstream])["ports"]}
+
+
 # Settings: every JOIST_* name is real, every value loads, secrets come from joist-secrets.
 
 

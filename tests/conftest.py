@@ -1,15 +1,25 @@
-"""Shared fixtures: real servers on free ports, started per test (or module) and stopped after."""
+"""Shared fixtures: real servers on free ports, started per test (or module) and stopped after.
+
+Hypothesis draws new examples on every run (`make test` keeps looking for counterexamples),
+except under `HYPOTHESIS_PROFILE=ci` (`.ci/run`), where each property test draws the same
+examples every run, so that a landing is decided by the change and not by the draw.
+"""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from services.cli.processes import NatsServer
 from tests.support.postgres import throwaway_database
 from tests.support.smtp import SmtpSink
+
+settings.register_profile("ci", derandomize=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
 @pytest.fixture

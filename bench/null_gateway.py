@@ -25,7 +25,10 @@ import uvicorn
 from bench.grpc_load import CHANNEL_OPTIONS, make_call
 
 FIXED_REPLY = b"{}"
-_HEADERS = [(b"content-type", b"application/json"), (b"content-length", b"2")]
+_HEADERS = [
+    (b"content-type", b"application/json"),
+    (b"content-length", str(len(FIXED_REPLY)).encode()),
+]
 
 
 def null_app(call_of: Any) -> Any:

@@ -91,16 +91,12 @@ def _compile_message(descriptor: Descriptor) -> Render:
     if render is not None:
         _renderers[descriptor] = render
         return render
-    # Filled in once the renderer is registered (a type may contain itself): every field's
-    # JSON name, a getter of all their values in one call, and the fields that need more than
-    # their value as it is: a renderer, or presence to check. (JSON name, attribute, renderer
-    # or None, has presence)
-    names: list[str] = []
-    getters: list[Callable[[Any], tuple[Any, ...]]] = []
-    special: list[tuple[str, str, Render | None, bool]] = []
 
+    # Set once the renderer is registered (a type may contain itself), read by each call: every
+    # field's JSON name, a getter of all their values in one call, and the fields that need more
+    # than their value as it is: (JSON name, attribute, renderer or None, has presence).
     def render_message(message: Any) -> dict[str, Any]:
-        document = dict(zip(names, getters[0](message), strict=True))
+        document = dict(zip(names, get_values(message), strict=True))
         for name, attr, render_field, presence in special:
             if presence and not message.HasField(attr):
                 del document[name]
@@ -110,8 +106,9 @@ def _compile_message(descriptor: Descriptor) -> Render:
 
     _renderers[descriptor] = render_message
     fields = sorted(descriptor.fields, key=lambda field: field.number)
-    names.extend(field.json_name for field in fields)
-    getters.append(_values_getter([field.name for field in fields]))
+    names = [field.json_name for field in fields]
+    get_values = _values_getter([field.name for field in fields])
+    special: list[tuple[str, str, Render | None, bool]] = []
     for field in fields:
         render_field = field_renderer(field)
         if render_field is not None or field.has_presence:

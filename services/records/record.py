@@ -25,4 +25,9 @@ class StoredRecord(NamedTuple):
         since the epoch, in hex. Every update of a record sets a time strictly later than its
         last, so no two versions share an etag; a hash of it would cost three times more on
         every record of a list and tell a client nothing it cannot read in `updateTime`."""
-        return format(epoch_micros(self.update_time), "x")
+        return etag_of(epoch_micros(self.update_time))
+
+
+def etag_of(update_micros: int) -> str:
+    """The etag of a record updated `update_micros` microseconds after the epoch."""
+    return format(update_micros, "x")

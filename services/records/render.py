@@ -10,8 +10,14 @@ from typing import Any
 from google.protobuf import struct_pb2
 
 from joist.v1 import collections_pb2, records_pb2
-from services.common.timestamps import rfc3339, set_timestamp, to_timestamp
-from services.records.record import StoredRecord
+from services.common.timestamps import (
+    epoch_micros,
+    rfc3339,
+    set_epoch_micros,
+    set_timestamp,
+    to_timestamp,
+)
+from services.records.record import StoredRecord, etag_of
 from services.records.schema import OPERATIONS, CollectionSpec
 
 
@@ -26,10 +32,14 @@ def fill_record(message: records_pb2.Record, record: StoredRecord) -> None:
     submessages in place (a page of records pays this per row)."""
     message.id = record.id
     message.collection = record.collection
-    message.etag = record.etag
     message.owner = record.owner
-    set_timestamp(message.create_time, record.create_time)
-    set_timestamp(message.update_time, record.update_time)
+    updated = epoch_micros(record.update_time)  # once for the etag and the update time
+    message.etag = etag_of(updated)
+    set_epoch_micros(message.update_time, updated)
+    if record.create_time == record.update_time:  # a record never updated
+        set_epoch_micros(message.create_time, updated)
+    else:
+        set_timestamp(message.create_time, record.create_time)
     fields = message.data.fields
     for key, value in record.data.items():
         if type(value) is str:  # most values: set directly, not through Struct's Python code

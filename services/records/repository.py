@@ -22,6 +22,7 @@ from services.common.ids import new_id
 from services.common.ordering import after_condition, key_values, order_clauses, parse_order_by
 from services.common.outbox import OutboxRow, enqueue
 from services.common.pagination import PageTokens, page_size
+from services.common.statements import StatementCache
 from services.common.timestamps import utc_now
 from services.records.access import check_record, owner_scope, require
 from services.records.catalog import Catalog
@@ -58,6 +59,7 @@ class RecordsRepository:
         self._catalog = catalog
         self._outbox = outbox
         self._tokens = tokens
+        self._statements = StatementCache()
 
     # -- writes -------------------------------------------------------------------------------
 
@@ -173,19 +175,25 @@ class RecordsRepository:
         scope = owner_scope(spec, "list", caller)
         limit = page_size(size)
         fields, sortable = query_fields(spec, model)
-        condition = parse_filter(filter_text, fields)
         keys = parse_order_by(order_by, sortable)
         fingerprint = f"{collection}\n{filter_text}\n{order_by}\n{scope}"
         after = self._tokens.decode(token, keys, fingerprint)
         rows = reader(spec, model)
-        query = model.select(rows.selection).order_by(*order_clauses(keys)).limit(limit + 1)
-        if condition is not None:
-            query = query.where(condition)
-        if scope is not None:
-            query = query.where(model.owner == scope)
-        if after is not None:
-            query = query.where(after_condition(keys, after))
-        found = rows.read(self._db.execute(query))
+
+        def query() -> peewee.Query:
+            condition = parse_filter(filter_text, fields)
+            query = model.select(rows.selection).order_by(*order_clauses(keys)).limit(limit + 1)
+            if condition is not None:
+                query = query.where(condition)
+            if scope is not None:
+                query = query.where(model.owner == scope)
+            if after is not None:
+                query = query.where(after_condition(keys, after))
+            return query
+
+        continued = None if after is None else tuple(after)
+        key = (model, filter_text, order_by, scope, continued, limit)
+        found = rows.read(self._db.execute_sql(*self._statements.get(key, query)))
         records = [rows.record(values) for values in found[:limit]]
         if len(found) <= limit:
             return RecordPage(records, "")

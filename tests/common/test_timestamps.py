@@ -1,5 +1,5 @@
-"""to_timestamp gives what protobuf's own Timestamp.FromDatetime gives, for naive UTC and aware
-datetimes, before and after the epoch."""
+"""to_timestamp gives what protobuf's own Timestamp.FromDatetime gives, and epoch_micros what
+timedelta division gives, for naive UTC and aware datetimes, before and after the epoch."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from google.protobuf import timestamp_pb2
 
-from services.common.timestamps import to_timestamp
+from services.common.timestamps import epoch_micros, to_timestamp
 
 
 @pytest.mark.parametrize(
@@ -25,6 +25,10 @@ def test_matches_from_datetime(moment: datetime) -> None:
     expected = timestamp_pb2.Timestamp()
     expected.FromDatetime(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
     assert to_timestamp(moment) == expected
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    assert epoch_micros(moment) == (aware - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(
+        microseconds=1
+    )
 
 
 def test_none_is_none() -> None:

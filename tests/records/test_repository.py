@@ -274,6 +274,24 @@ def test_order_by_and_pages_neither_skip_nor_repeat(things: Store):
         things.repo.list("things", 0, "", "", "count sideways")
 
 
+def test_a_repeated_list_sees_what_changed_in_between(things: Store):
+    """The repository keeps the SQL of a list query, never its rows."""
+
+    def titles() -> list[str]:
+        return [r.data["title"] for r in things.repo.list("things", 2, "", "count > 0").records]
+
+    things.repo.create("things", {"title": "a", "count": 1})
+    assert titles() == ["a"]
+    second = things.repo.create("things", {"title": "b", "count": 2})
+    things.repo.create("things", {"title": "c", "count": 0})
+    assert titles() == ["a", "b"]
+    things.repo.delete("things", second.id, "")
+    assert titles() == ["a"]
+    for _ in range(2):  # a bad filter is refused every time, not only the first
+        with pytest.raises(InvalidArgument, match="nope"):
+            things.repo.list("things", 2, "", "nope > 0")
+
+
 def test_unknown_collections_and_records(store: Store):
     with pytest.raises(NotFound):
         store.repo.create("nope", {})

@@ -51,6 +51,9 @@ class NewRecord:
     request_id: str = ""
 
 
+LIST_STATEMENTS_KEPT = 256  # list queries whose SQL each replica keeps
+
+
 class RecordsRepository:
     def __init__(
         self, db: peewee.Database, catalog: Catalog, outbox: type[OutboxRow], tokens: PageTokens
@@ -59,7 +62,8 @@ class RecordsRepository:
         self._catalog = catalog
         self._outbox = outbox
         self._tokens = tokens
-        self._statements = StatementCache()
+        # a statement and its key take ~15 KB at most (a 4096-character filter): ~4 MB at worst
+        self._statements = StatementCache(LIST_STATEMENTS_KEPT)
 
     # -- writes -------------------------------------------------------------------------------
 

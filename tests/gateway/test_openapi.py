@@ -9,9 +9,13 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 import grpc
+import httpx
+import jsonschema_rs
 import pytest
+import schemathesis
 from google.protobuf import descriptor_pb2, descriptor_pool, json_format, message_factory
 from grpc_tools import protoc
+from schemathesis.specs.openapi import definitions
 
 from joist.v1 import jobs_pb2, notifications_pb2, records_pb2
 from services.gateway.errors import status_body
@@ -367,8 +371,6 @@ def test_scalar_and_well_known_types(tree: tuple[list[Route], dict[str, Any]]):
 
 @pytest.mark.parametrize("doc", [DOC, DESCRIBED], ids=["bare", "described"])
 def test_the_document_is_valid_openapi_3_1(doc: dict[str, Any]):
-    definitions = pytest.importorskip("schemathesis.specs.openapi.definitions")
-    jsonschema_rs = pytest.importorskip("jsonschema_rs")
     errors = [str(e) for e in definitions.OPENAPI_31_VALIDATOR.iter_errors(doc)]
     assert not errors
     for name, schema in doc["components"]["schemas"].items():
@@ -376,7 +378,6 @@ def test_the_document_is_valid_openapi_3_1(doc: dict[str, Any]):
 
 
 def test_rendered_responses_conform_to_their_schemas():
-    jsonschema_rs = pytest.importorskip("jsonschema_rs")
     job = jobs_pb2.Job(name="refresh", run_count=2**63 - 1)
     notification = notifications_pb2.Notification(id="n1", state="DEAD", attempts=3)
     notification.create_time.FromJsonString("2026-01-02T03:04:05.123Z")
@@ -409,8 +410,6 @@ def test_rendered_responses_conform_to_their_schemas():
 def _accepted(doc: dict[str, Any], routes: list[Route], examples: int) -> list[str]:
     """Requests generated from the document, sent through the router and the transcoder the
     way the app does; returns the ones they refuse."""
-    schemathesis = pytest.importorskip("schemathesis")
-    httpx = pytest.importorskip("httpx")
     from hypothesis import HealthCheck, Phase, given, settings
 
     router, refused = Router(routes), []
@@ -465,7 +464,6 @@ def test_requests_generated_for_the_made_up_api_are_accepted(
 
 
 def test_responses_of_the_made_up_api_conform(tree: tuple[list[Route], dict[str, Any]]):
-    jsonschema_rs = pytest.importorskip("jsonschema_rs")
     routes, doc = tree
     node_class = message_factory.GetMessageClass(routes[0].method.output_type)
     node = node_class(big=-(2**63), small=2**32 - 1, ratio=float("nan"), blob=bytes(range(256)))

@@ -22,10 +22,10 @@ from services.common.timestamps import epoch_micros, to_timestamp
     ],
 )
 def test_matches_from_datetime(moment: datetime) -> None:
-    expected = timestamp_pb2.Timestamp()
-    expected.FromDatetime(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
-    assert to_timestamp(moment) == expected
     aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    expected = timestamp_pb2.Timestamp()
+    expected.FromDatetime(aware)
+    assert to_timestamp(moment) == expected
     assert epoch_micros(moment) == (aware - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(
         microseconds=1
     )

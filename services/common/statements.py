@@ -16,6 +16,7 @@ outlives the columns it names. At most `size` statements are kept, the oldest dr
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any
 
@@ -31,7 +32,9 @@ class StatementCache:
         if size < 1:
             raise ValueError("a statement cache holds at least one statement")
         self._size = size
-        self._statements: dict[Hashable, Statement] = {}
+        # an OrderedDict drops its oldest in constant time (a dict popped from the front again
+        # and again scans the holes left there)
+        self._statements: OrderedDict[Hashable, Statement] = OrderedDict()
         self._guard = threading.Lock()
 
     def __len__(self) -> int:
@@ -47,6 +50,6 @@ class StatementCache:
         statement = (sql, tuple(params))
         with self._guard:
             if len(self._statements) >= self._size:
-                self._statements.pop(next(iter(self._statements)), None)
+                self._statements.popitem(last=False)
             self._statements[key] = statement
         return statement

@@ -3,6 +3,7 @@ build keeps nothing, the oldest statement makes room, and a kept statement runs 
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import peewee
@@ -78,3 +79,22 @@ def test_the_oldest_statement_makes_room():
 def test_a_cache_needs_room_for_one_statement():
     with pytest.raises(ValueError, match="at least one"):
         StatementCache(size=0)
+
+
+def test_threads_share_a_cache_that_keeps_evicting():
+    """Reads without the lock while other threads add and drop (PostgreSQL lists run on the
+    thread pool): every statement comes back as built for its key, none is lost to a race."""
+    cache = StatementCache(size=8)
+
+    def work(offset: int) -> list[bool]:
+        checks = []
+        for i in range(2000):
+            rank = (i * 7 + offset) % 40
+            sql, params = cache.get(rank, lambda rank=rank: Item.select().where(Item.rank == rank))
+            checks.append(params == (rank,) and "WHERE" in sql)
+        return checks
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(work, range(8)))
+    assert all(all(checks) for checks in results)
+    assert len(cache) == 8

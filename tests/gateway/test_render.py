@@ -6,6 +6,7 @@ fields set; the one difference is deliberate: an integral google.protobuf.Value 
 from __future__ import annotations
 
 import math
+import operator
 from types import SimpleNamespace
 from typing import Any
 
@@ -144,3 +145,51 @@ def test_a_struct_renders_at_the_top_too():
     struct = struct_pb2.Struct()
     struct.update({"a": [1, 1.5, None, {"b": True}]})
     assert to_document(struct) == {"a": [1, 1.5, None, {"b": True}]}
+
+
+# --- elements of repeated fields, rendered once per content ---------------------------------
+
+
+def _page(*names: str) -> records_pb2.ListRecordsResponse:
+    """A page as the gateway receives it: parsed from the wire."""
+    page = records_pb2.ListRecordsResponse(next_page_token="next")
+    for name in names:
+        record = page.records.add(id=f"id-{name}", collection="people", etag="1")
+        record.data.update({"name": name, "age": 7})
+    return records_pb2.ListRecordsResponse.FromString(page.SerializeToString())
+
+
+def test_a_record_listed_again_is_rendered_once_per_content():
+    first = to_document(_page("ann", "bob"))
+    assert [record["data"] for record in first["records"]] == [
+        {"age": 7, "name": "ann"},
+        {"age": 7, "name": "bob"},
+    ]
+    again = to_document(_page("ann", "bob"))
+    assert again == first
+    assert all(map(operator.is_, again["records"], first["records"]))  # kept, not rendered
+    changed = _page("ann", "bob")
+    changed.records[1].data["age"] = 8  # the same record, changed: rendered anew
+    document = to_document(changed)
+    assert document["records"][0] is first["records"][0]
+    assert document["records"][1]["data"] == {"age": 8, "name": "bob"}
+    assert to_document(_page("ann", "bob"))["records"][1]["data"] == {"age": 7, "name": "bob"}
+
+
+def test_messages_of_two_types_with_the_same_bytes_keep_their_own_documents():
+    records = records_pb2.ListRecordsResponse()
+    records.records.add(id="same")
+    collections = collections_pb2.ListCollectionsResponse()
+    collections.collections.add(name="same")
+    assert records.records[0].SerializeToString() == collections.collections[0].SerializeToString()
+    assert to_document(records)["records"][0]["id"] == "same"
+    assert to_document(collections)["collections"][0]["name"] == "same"
+    assert "id" not in to_document(collections)["collections"][0]
+
+
+def test_an_element_that_cannot_be_rendered_fails_every_time():
+    page = records_pb2.ListRecordsResponse()
+    page.records.add(id="bad").data.fields["x"].number_value = math.nan
+    for _ in range(2):  # nothing was kept the first time
+        with pytest.raises(json_format.SerializeToJsonError):
+            to_document(page)

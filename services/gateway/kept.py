@@ -9,7 +9,8 @@ changed.
 Bounded twice: at most `most` documents, and at most `most_bytes` of serialized messages in the
 keys (a document takes about as much again as its bytes, a few times more for short values);
 the oldest go first. A message bigger than `largest` is rendered each time, so that one huge
-record cannot push out every other. Used from the event loop only.
+record cannot push out every other. Look-ups are counted (`hits`, `misses`) for the gateway's
+metrics. Used from the event loop only.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ class KeptDocuments:
         self._most_bytes = most_bytes
         self.largest = largest
         self._bytes = 0
+        self.hits = 0
+        self.misses = 0
         # an OrderedDict drops its oldest in constant time (a dict popped from the front again
         # and again scans the holes left there: ~10x slower at a few thousand entries)
         self._documents: OrderedDict[Key, Any] = OrderedDict()
@@ -42,7 +45,12 @@ class KeptDocuments:
 
     def get(self, key: Key) -> Any:
         """The document kept for `key`, or None."""
-        return self._documents.get(key)
+        found = self._documents.get(key)
+        if found is None:
+            self.misses += 1
+        else:
+            self.hits += 1
+        return found
 
     def keep(self, key: Key, document: Any) -> None:
         """Keeps `document` (a key longer than `largest` is not kept)."""

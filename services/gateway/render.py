@@ -59,6 +59,11 @@ _compiled: set[Descriptor] = set()  # the types rendered by `_compile_message`'s
 _documents = KeptDocuments(most=4096, most_bytes=4 << 20, largest=64 << 10)
 
 
+def kept_documents() -> KeptDocuments:
+    """The documents of repeated elements this process keeps (its metrics read them)."""
+    return _documents
+
+
 def to_document(message: Message) -> Any:
     """`message` as its proto3 JSON document (dicts, lists, strings, numbers, None)."""
     return renderer(message.DESCRIPTOR)(message)

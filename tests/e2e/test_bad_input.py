@@ -192,6 +192,9 @@ def test_request_id_is_returned_and_generated(api: httpx.Client):
     assert len(api.get(RECORDS).headers["x-request-id"]) >= 16
 
 
+_HITS = 'joist_gateway_kept_document_lookups_total{result="hit"}'
+
+
 def test_metrics_count_requests_and_upstream_errors(admin_api: httpx.Client):
     admin_api.get(RECORDS)
     admin_api.get(f"{RECORDS}/01900000-0000-7000-8000-000000000000")
@@ -211,3 +214,19 @@ def test_metrics_count_requests_and_upstream_errors(admin_api: httpx.Client):
         f'joist_gateway_request_duration_seconds_bucket{{le="0.1",method="GET",route="{route}"}}'
         in text
     )
+
+
+def test_metrics_show_the_rendered_records_kept_between_lists(admin_api: httpx.Client):
+    created = admin_api.post(RECORDS, json=GOOD)
+    assert created.status_code == 200, created.text
+
+    def hits() -> float:
+        text = admin_api.get("/metrics").text
+        line = next(x for x in text.splitlines() if x.startswith(_HITS))
+        return float(line.split()[-1])
+
+    before = hits()
+    first, again = admin_api.get(RECORDS).json(), admin_api.get(RECORDS).json()
+    assert again == first and first["records"]
+    assert hits() >= before + len(first["records"])  # the second list rendered none again
+    assert "joist_gateway_kept_documents " in admin_api.get("/metrics").text

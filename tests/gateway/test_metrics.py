@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from joist.v1 import records_pb2
+from services.gateway.kept import KeptDocuments
 from services.gateway.metrics import GatewayMetrics
 
 
@@ -21,3 +23,17 @@ def test_each_request_is_counted_and_timed():
         f'joist_gateway_request_duration_seconds_bucket{{le="0.005",method="GET",route="{route}"}}'
     )
     assert f"{bucket} 3.0" in text
+
+
+def test_the_kept_documents_are_reported_when_scraped():
+    kept = KeptDocuments(most=10, most_bytes=1000, largest=100)
+    metrics = GatewayMetrics(kept)
+    key = (records_pb2.Record.DESCRIPTOR, b"\n\x01a")
+    assert kept.get(key) is None
+    kept.keep(key, {"id": "a"})
+    assert kept.get(key) == {"id": "a"}
+    text = metrics.render().decode()
+    assert "joist_gateway_kept_documents 1.0" in text
+    assert "joist_gateway_kept_document_bytes 3.0" in text
+    assert 'joist_gateway_kept_document_lookups_total{result="hit"} 1.0' in text
+    assert 'joist_gateway_kept_document_lookups_total{result="miss"} 1.0' in text

@@ -6,7 +6,8 @@ blocking, so `DatabaseExecutor` runs each unit of work on a small thread pool (P
 connection per thread), and `write_transaction` takes SQLite's write lock up front
 (`BEGIN IMMEDIATE`) so that concurrent writers wait instead of failing with "database is locked".
 On SQLite, `DatabaseExecutor.read` runs reads on the event loop itself and
-`DatabaseExecutor.write` commits the writes that queue meanwhile together (`GroupCommit`).
+`DatabaseExecutor.write` commits the writes that queue meanwhile together (`GroupCommit`), a
+lone write on the event loop too.
 """
 
 from __future__ import annotations
@@ -171,6 +172,11 @@ class DatabaseExecutor:
             return await self.run(work, *args)
         return await self._group.run(partial(work, *args))
 
+    def call_here(self, work: Callable[..., T], *args: Any) -> T:
+        """Runs `work` on the calling thread (the event loop), with the same error handling as
+        work on the pool."""
+        return self._call(work, *args)
+
     def _call(self, work: Callable[..., T], *args: Any) -> T:
         try:
             if not self._pooled:
@@ -193,6 +199,13 @@ class GroupCommit:
     """Group commit for SQLite, whose writers take turns: the write units that queue while a
     transaction commits run together in the next one, each in its own savepoint, so the group
     shares one thread hop, one `BEGIN IMMEDIATE` and one fsync'd commit instead of one each.
+
+    A group of one unit, when no other writer holds the lock, commits right on the event loop:
+    below saturation most groups are single, and a commit here (~0.5 ms, its fsync included)
+    costs less than a thread's, whose every SQLite call hands the GIL to the loop and back
+    (records' own time per create at 600 creates/s: p50 2.5-3.8 ms on a thread, 0.7-0.8 ms
+    here). The loop waits for that commit, and the writes arriving meanwhile form the next
+    group, which, being several, commits on a thread while the loop serves on.
 
     A unit that raises is rolled back alone (its savepoint) and gets its error; the others
     commit. A database error (the connection, the disk, the commit) fails the whole group with
@@ -226,8 +239,12 @@ class GroupCommit:
     async def _commit_group(
         self, group: list[tuple[Callable[[], Any], asyncio.Future[Any]]]
     ) -> None:
+        works = [work for work, _ in group]
         try:
-            outcomes = await self._executor.run(self._commit, [work for work, _ in group])
+            if len(works) == 1 and not _writer_lock(self._executor.db).locked():
+                outcomes = self._executor.call_here(self._commit, works)
+            else:
+                outcomes = await self._executor.run(self._commit, works)
         except Exception as exc:  # the group failed as a whole
             outcomes = [(False, exc)] * len(group)
         for (_, future), (ok, value) in zip(group, outcomes, strict=True):

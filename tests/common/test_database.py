@@ -191,15 +191,78 @@ async def test_a_unit_whose_caller_left_before_its_group_is_dropped(tmp_path: Pa
     db, model, executor = _items(tmp_path)
     committed: list[str] = []
     try:
-        first = asyncio.ensure_future(executor.write(_add, db, model, "first", committed))
-        await asyncio.sleep(0)  # its group starts
+        # two units: a group of several commits on a thread, so more can queue meanwhile
+        first = [
+            asyncio.ensure_future(executor.write(_add, db, model, name, committed))
+            for name in ("first", "second")
+        ]
+        await asyncio.sleep(0)  # their group starts
         left = asyncio.ensure_future(executor.write(_add, db, model, "left", committed))
         await asyncio.sleep(0)
         left.cancel()
-        assert await first == "first"
+        assert await asyncio.gather(*first) == ["first", "second"]
         assert await executor.write(_add, db, model, "after", committed) == "after"
-        assert sorted(row.name for row in model.select()) == ["after", "first"]
+        assert sorted(row.name for row in model.select()) == ["after", "first", "second"]
     finally:
+        executor.close()
+
+
+def _add_noting_thread(
+    db: peewee.Database, model: type[Item], name: str, threads: list[str]
+) -> str:
+    threads.append(threading.current_thread().name)
+    return _add(db, model, name, [])
+
+
+async def test_a_lone_write_commits_on_the_event_loop_and_a_group_on_a_thread(tmp_path: Path):
+    db, model, executor = _items(tmp_path)
+    loop_thread = threading.current_thread().name
+    alone: list[str] = []
+    grouped: list[str] = []
+    committed: list[str] = []
+    try:
+        assert await executor.write(_add_noting_thread, db, model, "alone", alone) == "alone"
+        assert alone == [loop_thread]
+        await asyncio.gather(
+            *(executor.write(_add_noting_thread, db, model, f"g{i}", grouped) for i in range(3))
+        )
+        assert len(grouped) == 3 and loop_thread not in grouped
+        assert await executor.write(_add, db, model, "callback", committed) == "callback"
+        assert committed == ["callback"]  # after-commit callbacks run on the loop too
+        assert sorted(row.name for row in model.select()) == ["alone", "callback", "g0", "g1", "g2"]
+    finally:
+        executor.close()
+
+
+async def test_a_lone_write_waits_on_a_thread_while_another_writer_holds_the_lock(
+    tmp_path: Path,
+):
+    db, model, executor = _items(tmp_path)
+    holding, release = threading.Event(), threading.Event()
+
+    def other_writer() -> None:
+        with write_transaction(db):
+            model.create(name="other")
+            holding.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=other_writer)
+    holder.start()
+    threads: list[str] = []
+    try:
+        assert holding.wait(10)
+        write = asyncio.ensure_future(
+            executor.write(_add_noting_thread, db, model, "mine", threads)
+        )
+        await asyncio.sleep(0.05)  # the event loop is not blocked by the lock meanwhile
+        assert not write.done()
+        release.set()
+        assert await write == "mine"
+        assert threads and threads[0] != threading.current_thread().name
+        assert sorted(row.name for row in model.select()) == ["mine", "other"]
+    finally:
+        release.set()
+        holder.join()
         executor.close()
 
 

@@ -165,10 +165,12 @@ class DatabaseExecutor:
             return self._call(work, *args)
         return await self.run(work, *args)
 
-    async def write(self, work: Callable[..., T], *args: Any) -> T:
+    async def write(self, work: Callable[..., T], *args: Any, quick: bool = True) -> T:
         """Runs `work`, which writes in a write_transaction. On SQLite, units that arrive while
-        one commits are committed together (GroupCommit); elsewhere each runs on the pool."""
-        if self._group is None:
+        one commits are committed together (GroupCommit), a lone one on the event loop; a unit
+        that is not `quick` (a batch of many records) runs alone on the pool, so that the loop
+        never waits for it. Elsewhere each runs on the pool."""
+        if self._group is None or not quick:
             return await self.run(work, *args)
         return await self._group.run(partial(work, *args))
 
@@ -200,7 +202,7 @@ class GroupCommit:
     transaction commits run together in the next one, each in its own savepoint, so the group
     shares one thread hop, one `BEGIN IMMEDIATE` and one fsync'd commit instead of one each.
 
-    A group of one unit, when no other writer holds the lock, commits right on the event loop:
+    A group of one (quick) unit, when no other writer holds the lock, commits on the event loop:
     below saturation most groups are single, and a commit here (~0.5 ms, its fsync included)
     costs less than a thread's, whose every SQLite call hands the GIL to the loop and back
     (records' own time per create at 600 creates/s: p50 2.5-3.8 ms on a thread, 0.7-0.8 ms

@@ -229,7 +229,11 @@ async def test_a_lone_write_commits_on_the_event_loop_and_a_group_on_a_thread(tm
         assert len(grouped) == 3 and loop_thread not in grouped
         assert await executor.write(_add, db, model, "callback", committed) == "callback"
         assert committed == ["callback"]  # after-commit callbacks run on the loop too
-        assert sorted(row.name for row in model.select()) == ["alone", "callback", "g0", "g1", "g2"]
+        slow: list[str] = []
+        assert await executor.write(_add_noting_thread, db, model, "slow", slow, quick=False)
+        assert len(slow) == 1 and slow[0] != loop_thread  # a long unit: on a thread, alone
+        names = sorted(row.name for row in model.select())
+        assert names == ["alone", "callback", "g0", "g1", "g2", "slow"]
     finally:
         executor.close()
 

@@ -86,6 +86,9 @@ def test_idempotent_create_and_batch(api: httpx.Client):
     batch = {"requests": [{"data": {"title": f"b{i}", "views": 100 + i}} for i in range(3)]}
     created = _ok(api.post(f"{RECORDS}:batchCreate", json=batch))["records"]
     assert [r["data"]["title"] for r in created] == ["b0", "b1", "b2"]
+    large = {"requests": [{"data": {"title": f"L{i}", "views": i}} for i in range(40)]}
+    created = _ok(api.post(f"{RECORDS}:batchCreate", json=large))["records"]  # on a thread
+    assert [r["data"]["views"] for r in created] == list(range(40))
     bad = {"requests": [{"data": {"title": "ok"}}, {"data": {"views": "x"}}]}
     body = _error(api.post(f"{RECORDS}:batchCreate", json=bad), 400)
     fields = {v["field"] for d in body["details"] for v in d.get("fieldViolations", [])}

@@ -24,10 +24,12 @@ Key = tuple[Descriptor, bytes]
 
 
 class KeptDocuments:
+    """Documents by `(descriptor, serialized bytes)`, bounded by count and bytes."""
+
     def __init__(self, most: int, most_bytes: int, largest: int) -> None:
         self._most = most
         self._most_bytes = most_bytes
-        self.largest = largest
+        self._largest = largest
         self._bytes = 0
         self.hits = 0
         self.misses = 0
@@ -55,7 +57,7 @@ class KeptDocuments:
     def keep(self, key: Key, document: Any) -> None:
         """Keeps `document` (a key longer than `largest` is not kept)."""
         size = len(key[1])
-        if size > self.largest or key in self._documents:
+        if size > self._largest or key in self._documents:
             return
         self._documents[key] = document
         self._bytes += size

@@ -200,7 +200,8 @@ class DatabaseExecutor:
 class GroupCommit:
     """Group commit for SQLite, whose writers take turns: the write units that queue while a
     transaction commits run together in the next one, each in its own savepoint, so the group
-    shares one thread hop, one `BEGIN IMMEDIATE` and one fsync'd commit instead of one each.
+    shares one `BEGIN IMMEDIATE` and one fsync'd commit (and, on a thread, one hop) instead of
+    one each.
 
     A group of one (quick) unit, when no other writer holds the lock, commits on the event loop:
     below saturation most groups are single, and a commit here (~0.5 ms, its fsync included)

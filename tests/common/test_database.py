@@ -287,6 +287,10 @@ async def test_a_database_error_fails_the_group_as_unavailable(tmp_path: Path):
         assert all(isinstance(outcome, Unavailable) for outcome in outcomes)
         assert list(model.select()) == [] and committed == []
         assert await executor.write(_add, db, model, "b", committed) == "b"  # and it recovers
+        with pytest.raises(Unavailable):  # alone, on the event loop: the same
+            await executor.write(broken)
+        assert await executor.write(_add, db, model, "c", committed) == "c"
+        assert sorted(row.name for row in model.select()) == ["b", "c"]
     finally:
         executor.close()
 

@@ -17,7 +17,8 @@ measures at concurrency 1, 16 and 64, each row after a warm-up:
   channel, measured the way wrk measures: calls answered in the window, p50/p99 of their
   latencies);
 - at 16 and 64, both paths again at half the lower of their two rates (each connection pausing
-  a random time between calls): "paced" rows, whose latencies are compared below saturation;
+  a random time between calls): "paced" rows, whose latencies are compared below saturation,
+  each path run twice for half the time, in the order direct, gateway, gateway, direct;
 - at 16 and 64, wrk through `bench/null_gateway.py` instead of the gateway: uvicorn and one
   gRPC call to records per request, no other work, a fixed reply. Its rate is the most any
   gateway in Python reaches in front of records, printed beside the gateway's ratio to the echo.
@@ -53,7 +54,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 
@@ -272,6 +273,9 @@ def seed(target: str, authorization: str) -> str:
 Results = dict[tuple[str, int, str], Row]  # (call, concurrency, path) -> row
 PATHS = ("direct", "gateway")
 PACED = {path: f"{path} paced" for path in PATHS}
+# The paced rows in two halves, in the order A B B A: a drift of the machine or of the database
+# during them (it grows on every create) weighs on both paths alike, not on the one run second.
+PACED_ORDER = ("direct", "gateway", "gateway", "direct")
 # At 16 and 64, wrk through bench/null_gateway.py: the rate of a gateway that does no work
 NULL_GATEWAY = "null gateway"
 
@@ -290,6 +294,7 @@ def measure(stack: Stack, echo: tuple[int, int], settings: Settings) -> Results:
         "list": f"{RECORDS_PATH}?page_size=50",
     }
     results: Results = {}
+    half = replace(settings, duration=settings.duration / 2)  # each paced path runs twice
     for call in settings.calls:
         body = json.dumps(CONTACT) if call == "create" else ""
         for level in settings.levels:
@@ -304,10 +309,13 @@ def measure(stack: Stack, echo: tuple[int, int], settings: Settings) -> Results:
             if level not in THROUGHPUT_LEVELS:
                 continue
             rate = PACED_SHARE * min(results[call, level, path].rate for path in PATHS)
-            for path in PATHS:
+            slices: dict[str, list[Row]] = {path: [] for path in PATHS}
+            for path in PACED_ORDER:
                 progress(f"{call} at concurrency {level}: {path} at {rate:.0f}/s")
                 paced = partial(loads[path], pause=level / rate)
-                results[call, level, PACED[path]] = measured(paced, path, settings, servers)
+                slices[path].append(measured(paced, path, half, servers))
+            for path, rows in slices.items():
+                results[call, level, PACED[path]] = combined(rows)
             progress(f"{call} at concurrency {level}: {NULL_GATEWAY}")
             with child_server(
                 "bench.null_gateway", "--target", records, "--call", call, "--id", record_id
@@ -323,6 +331,25 @@ def measure(stack: Stack, echo: tuple[int, int], settings: Settings) -> Results:
         echo_load = partial(run_grpc, f"127.0.0.1:{echo_port}", "echo", "", level, settings, "")
         results["echo", level, "echo"] = accounted(echo_load, {"server": echo_pid})
     return results
+
+
+def combined(rows: Sequence[Row]) -> Row:
+    """One row of several runs of the same load: calls and seconds added up, the percentiles
+    averaged (the runs' latencies are not kept, only their percentiles), CPU per call over all
+    their calls."""
+    total_calls = sum(row.figures.total_calls for row in rows)
+    figures = Figures(
+        sum(row.figures.calls for row in rows),
+        sum(row.figures.seconds for row in rows),
+        sum(row.figures.p50_ms for row in rows) / len(rows),
+        sum(row.figures.p99_ms for row in rows) / len(rows),
+        total_calls,
+    )
+    cpu_ms = {
+        label: sum(row.cpu_ms[label] * row.figures.total_calls for row in rows) / total_calls
+        for label in rows[0].cpu_ms
+    }
+    return Row(figures, cpu_ms)
 
 
 def measured(
@@ -426,11 +453,13 @@ def goals_report(results: Results, settings: Settings) -> str:
     ]
     return table(header, rows) + (
         f"\n(added p50: at 16 and 64 from the paced rows, both paths at {PACED_SHARE:.0%} of the"
-        "\n lower of their saturated rates; at 1 nothing queues, so the plain rows give the"
-        "\n gateway's own time per request. saturated: the same from the plain rows at 16 and"
-        "\n 64, where every call queues for the CPUs and a path's p50 is about N / its rate;"
-        "\n by cpu: the throughput ratios from the servers' CPU ms per call, load generators"
-        "\n left out: they hold when other work shares the machine, the measured rates do not;"
+        "\n lower of their saturated rates, each path's p50 the mean of two half-length runs in"
+        "\n the order direct, gateway, gateway, direct; at 1 nothing queues, so the plain rows"
+        "\n give the gateway's own time per request. saturated: the same from the plain rows"
+        "\n at 16 and 64, where every call queues for the CPUs and a path's p50 is about N / its"
+        "\n rate; by cpu: the throughput ratios from the servers' CPU ms per call, load"
+        "\n generators left out: they hold when other work shares the machine, the measured"
+        "\n rates do not;"
         "\n the echo ratios are set for 16 and 64, not judged at 1; null gw/echo: the same"
         "\n ratio through bench/null_gateway.py, a gateway that does no work: one HTTP"
         "\n exchange and one gRPC call per request, a fixed reply, so the most any Python"

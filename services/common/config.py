@@ -62,10 +62,10 @@ class NatsConfig:
 @dataclass(frozen=True)
 class GatewayConfig:
     http_listen: str = setting("127.0.0.1:8080", address)
-    grpc_listen: str = setting("127.0.0.1:50050", address)
-    records_target: str = setting("127.0.0.1:50051", address)
-    notifier_target: str = setting("127.0.0.1:50052", address)
-    scheduler_target: str = setting("127.0.0.1:50053", address)
+    grpc_listen: str = setting("127.0.0.1:7050", address)
+    records_target: str = setting("127.0.0.1:7051", address)
+    notifier_target: str = setting("127.0.0.1:7052", address)
+    scheduler_target: str = setting("127.0.0.1:7053", address)
     max_body_bytes: int = setting(1024 * 1024, positive)
     upstream_timeout: float = setting(10.0, positive)
     stream_timeout: float = setting(300.0, positive)
@@ -78,7 +78,7 @@ class GatewayConfig:
 
 @dataclass(frozen=True)
 class RecordsConfig:
-    grpc_listen: str = setting("127.0.0.1:50051", address)
+    grpc_listen: str = setting("127.0.0.1:7051", address)
     database_url: str = setting("sqlite:///var/records.db", url_scheme("sqlite", "postgresql"))
     db_workers: int = setting(8, positive)
     relay_poll_interval: float = setting(1.0, positive)
@@ -106,7 +106,7 @@ CONTACT_RULE = RuleConfig(
 
 @dataclass(frozen=True)
 class NotifierConfig:
-    grpc_listen: str = setting("127.0.0.1:50052", address)
+    grpc_listen: str = setting("127.0.0.1:7052", address)
     database_url: str = setting("sqlite:///var/notifier.db", url_scheme("sqlite", "postgresql"))
     db_workers: int = setting(8, positive)
     admin_email: str = setting("admin@localhost")
@@ -147,7 +147,7 @@ class JobConfig:
 
 @dataclass(frozen=True)
 class SchedulerConfig:
-    grpc_listen: str = setting("127.0.0.1:50053", address)
+    grpc_listen: str = setting("127.0.0.1:7053", address)
     heartbeat_every: str = setting("60s", duration)
     jobs: tuple[JobConfig, ...] = setting(())
 

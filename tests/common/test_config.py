@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,22 @@ def test_defaults_are_safe_for_a_laptop(tmp_path: Path):
     assert config.records.database_url == "sqlite:///var/records.db"
     assert config.gateway.http_listen == "127.0.0.1:8080"
     assert [r.name for r in config.notifier.rules] == ["contact-message-to-admin"]
+
+
+def test_default_ports_lie_below_the_ephemeral_range(tmp_path: Path):
+    """Linux hands ports 32768-60999 to outgoing connections, so a default listen port among
+    them can be held by some client's socket when `make run` starts its services."""
+    config = _load(tmp_path)
+    sections = [config.gateway, config.records, config.notifier, config.scheduler]
+    addresses = [
+        getattr(section, spec.name)
+        for section in sections
+        for spec in dataclasses.fields(section)
+        if spec.name.endswith(("_listen", "_target"))
+    ]
+    assert len(addresses) == 8
+    for address in addresses:
+        assert int(address.rpartition(":")[2]) < 32768, address
 
 
 def test_environment_overrides_the_file(tmp_path: Path):

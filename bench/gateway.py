@@ -13,9 +13,10 @@ measures at concurrency 1, 16 and 64, each row after a warm-up:
 - through the gateway over HTTP/1.1 keep-alive with `wrk` (one thread, `bench/wrk.lua` for the
   POST body and the latency percentiles);
 - the same calls straight to records over gRPC, and a unary echo on the bare `grpc.aio`
-  server, each loaded by `bench/grpc_load.py` in its own process (N concurrent tasks on one
-  channel, measured the way wrk measures: calls answered in the window, p50/p99 of their
-  latencies);
+  server (right after each call's gateway row, at the same concurrency, so that the ratio to
+  the echo compares rows seconds apart), each loaded by `bench/grpc_load.py` in its own process
+  (N concurrent tasks on one channel, measured the way wrk measures: calls answered in the
+  window, p50/p99 of their latencies);
 - at 16 and 64, both paths again at half the lower of their two rates (each connection pausing
   a random time between calls): "paced" rows, whose latencies are compared below saturation,
   each path run twice for half the time, in the order direct, gateway, gateway, direct;
@@ -278,6 +279,9 @@ PACED = {path: f"{path} paced" for path in PATHS}
 PACED_ORDER = ("direct", "gateway", "gateway", "direct")
 # At 16 and 64, wrk through bench/null_gateway.py: the rate of a gateway that does no work
 NULL_GATEWAY = "null gateway"
+# The bare echo, measured right after each call's gateway row at the same concurrency: a ratio
+# to the echo compares two rows a few seconds apart, not minutes, on a machine whose speed drifts
+ECHO = "bare echo"
 
 
 def measure(stack: Stack, echo: tuple[int, int], settings: Settings) -> Results:
@@ -293,6 +297,8 @@ def measure(stack: Stack, echo: tuple[int, int], settings: Settings) -> Results:
         "get": f"{RECORDS_PATH}/{record_id}",
         "list": f"{RECORDS_PATH}?page_size=50",
     }
+    echo_port, echo_pid = echo
+    echo_target = f"127.0.0.1:{echo_port}"
     results: Results = {}
     half = replace(settings, duration=settings.duration / 2)  # each paced path runs twice
     for call in settings.calls:
@@ -306,6 +312,9 @@ def measure(stack: Stack, echo: tuple[int, int], settings: Settings) -> Results:
             for path in PATHS:
                 progress(f"{call} at concurrency {level}: {path}")
                 results[call, level, path] = measured(loads[path], path, settings, servers)
+            progress(f"{call} at concurrency {level}: {ECHO}")
+            echo_load = partial(run_grpc, echo_target, "echo", "", level, settings, "")
+            results[call, level, ECHO] = accounted(echo_load, {"server": echo_pid})
             if level not in THROUGHPUT_LEVELS:
                 continue
             rate = PACED_SHARE * min(results[call, level, path].rate for path in PATHS)
@@ -325,11 +334,6 @@ def measure(stack: Stack, echo: tuple[int, int], settings: Settings) -> Results:
                 null_servers = {"gateway": pid, "server": servers["server"]}
                 row = measured(null, "gateway", settings, null_servers)
                 results[call, level, NULL_GATEWAY] = row
-    echo_port, echo_pid = echo
-    for level in settings.levels:
-        progress(f"bare echo at concurrency {level}")
-        echo_load = partial(run_grpc, f"127.0.0.1:{echo_port}", "echo", "", level, settings, "")
-        results["echo", level, "echo"] = accounted(echo_load, {"server": echo_pid})
     return results
 
 
@@ -397,7 +401,7 @@ def figures_report(results: Results) -> str:
     header = ["call", "conc", "path", "req/s", "p50 ms", "p99 ms"]
     header += ["gateway cpu", "server cpu", "load cpu"]
     return table(header, rows) + (
-        "\n(cpu: CPU ms per call; server = records, or the echo server on echo rows; on "
+        "\n(cpu: CPU ms per call; server = records, or the echo server on bare echo rows; on "
         "direct rows the gateway is idle)"
     )
 
@@ -414,7 +418,7 @@ def goals_report(results: Results, settings: Settings) -> str:
     for call in settings.calls:
         for level in settings.levels:
             gateway, direct = results[call, level, "gateway"], results[call, level, "direct"]
-            echo = results["echo", level, "echo"]
+            echo = results[call, level, ECHO]
             of_direct = gateway.rate / direct.rate
             of_echo, goal = gateway.rate / echo.rate, MIN_OF_ECHO[call]
             judged = level in THROUGHPUT_LEVELS
@@ -459,11 +463,11 @@ def goals_report(results: Results, settings: Settings) -> str:
         "\n at 16 and 64, where every call queues for the CPUs and a path's p50 is about N / its"
         "\n rate; by cpu: the throughput ratios from the servers' CPU ms per call, load"
         "\n generators left out: they hold when other work shares the machine, the measured"
-        "\n rates do not;"
-        "\n the echo ratios are set for 16 and 64, not judged at 1; null gw/echo: the same"
-        "\n ratio through bench/null_gateway.py, a gateway that does no work: one HTTP"
-        "\n exchange and one gRPC call per request, a fixed reply, so the most any Python"
-        "\n gateway can reach in front of this records)"
+        "\n rates do not; the echo ratios (to the bare echo row beside the gateway's) are set"
+        "\n for 16 and 64, not judged at 1; null gw/echo: the same ratio through"
+        "\n bench/null_gateway.py, a gateway that does no work: one HTTP exchange and one gRPC"
+        "\n call per request, a fixed reply, so the most any Python gateway can reach in front"
+        "\n of this records)"
     )
 
 

@@ -316,17 +316,15 @@ def measure(stack: Stack, echo: tuple[int, int], settings: Settings) -> Results:
             echo_load = partial(run_grpc, echo_target, "echo", "", level, settings, "")
             results[call, level, ECHO] = accounted(echo_load, {"server": echo_pid})
             progress(f"{call} at concurrency {level}: {NULL_GATEWAY}")
-            results[call, level, NULL_GATEWAY] = null_gateway_row(
-                records,
-                call,
-                record_id,
-                paths[call],
-                level,
-                body,
-                token,
-                settings,
-                servers["server"],
-            )
+            with child_server(
+                "bench.null_gateway", "--target", records, "--call", call, "--id", record_id
+            ) as (port, pid):
+                null_url = f"http://127.0.0.1:{port}{paths[call]}"
+                null = partial(run_wrk, null_url, level, body=body, authorization=token)
+                null_servers = {"gateway": pid, "server": servers["server"]}
+                results[call, level, NULL_GATEWAY] = measured(
+                    null, "gateway", settings, null_servers
+                )
             if level not in THROUGHPUT_LEVELS:
                 continue
             rate = PACED_SHARE * min(results[call, level, path].rate for path in PATHS)
@@ -338,27 +336,6 @@ def measure(stack: Stack, echo: tuple[int, int], settings: Settings) -> Results:
             for path, rows in slices.items():
                 results[call, level, PACED[path]] = combined(rows)
     return results
-
-
-def null_gateway_row(
-    records: str,
-    call: str,
-    record_id: str,
-    path: str,
-    level: int,
-    body: str,
-    authorization: str,
-    settings: Settings,
-    records_pid: int,
-) -> Row:
-    """wrk through bench/null_gateway.py, started for this row, in front of `records`."""
-    with child_server(
-        "bench.null_gateway", "--target", records, "--call", call, "--id", record_id
-    ) as (port, pid):
-        load = partial(
-            run_wrk, f"http://127.0.0.1:{port}{path}", level, body=body, authorization=authorization
-        )
-        return measured(load, "gateway", settings, {"gateway": pid, "server": records_pid})
 
 
 def combined(rows: Sequence[Row]) -> Row:
